@@ -1,0 +1,59 @@
+/*
+** format.h -- constants of the on-disk format.  docs/FORMAT.md is the
+** specification; this header only names its numbers.  Bump
+** NS_FORMAT_VERSION on any incompatible change.
+**
+** Every file:  header (16 bytes)  body  meta (kind-specific, fixed size)
+**              footer (8 bytes: u32 crc32, u32 NS_FOOTER_MAGIC)
+** see docs/FORMAT.md#files
+*/
+#ifndef NS_FORMAT_H
+#define NS_FORMAT_H
+
+#include <stdint.h>
+
+#define NS_FORMAT_VERSION 1u
+#define NS_HEADER_SIZE 16
+#define NS_FOOTER_SIZE 8
+#define NS_FOOTER_MAGIC 0x21444e45u /* "END!" */
+
+/* 8-byte magics, one per file kind: "nsearch" + kind letter. */
+#define NS_MAGIC_LEN 8
+#define NS_MAGIC_MANIFEST "nsearchM"
+#define NS_MAGIC_DICT "nsearchD"
+#define NS_MAGIC_POST "nsearchP"
+#define NS_MAGIC_POS "nsearchQ"
+#define NS_MAGIC_DOCS "nsearchT"
+#define NS_MAGIC_STORE "nsearchS"
+
+/* Meta sizes (bytes between body and footer).  docs/FORMAT.md#meta */
+#define NS_META_DICT 24  /* u64 n_terms, u64 n_blocks, u64 index_off */
+#define NS_META_POST 24  /* u64 n_postings, u64 body_len, u64 reserved */
+#define NS_META_POS 24   /* u64 n_positions, u64 body_len, u64 reserved */
+#define NS_META_DOCS 40  /* u64 n_docs, u64 total_tokens, u64 lens_off,
+                            u64 recoff_off, u64 records_off */
+#define NS_META_STORE 32 /* u64 n_blocks, u64 index_off, u64 raw_bytes,
+                            u32 index_crc, u32 reserved */
+
+/* Dictionary: terms sorted bytewise, front-coded in blocks. */
+#define NS_DICT_BLOCK 16
+
+/* Posting region of a term with df >= NS_BLOCK starts with one skip entry
+** per block.  docs/FORMAT.md#postings */
+#define NS_SKIP_ENTRY 20 /* u32 last_doc, u32 doc_off, u32 pos_off,
+                            u32 max_tf, u32 min_dl */
+
+/* Document store: text grouped into blocks of at least this many bytes,
+** each compressed with zlib.  docs/FORMAT.md#store */
+#define NS_STORE_BLOCK (64 * 1024)
+#define NS_STORE_INDEX_ENTRY 20 /* u64 offset, u32 zlen, u32 rawlen, u32 crc */
+
+/* Zero bytes written after the last posting / position region so that
+** decoders may read ahead (NS_DECODE_PADDING) inside the mapped file. */
+#define NS_BODY_PADDING 64
+
+#define NS_MANIFEST_NAME "manifest"
+#define NS_LOCK_NAME "lock"
+#define NS_SEG_FMT "seg_%06u"
+
+#endif

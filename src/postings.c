@@ -1,0 +1,200 @@
+/*
+** postings.c -- posting-list cursor; see postings.h and
+** docs/FORMAT.md#postings.
+*/
+#include "format.h"
+#include "postings.h"
+
+static inline uint32_t skip_last(const ns_pcur *c, uint32_t b)
+{
+	return ns_get_le32(c->skip + (size_t)b * NS_SKIP_ENTRY);
+}
+
+static int fail(ns_pcur *c)
+{
+	c->rc = NS_ECORRUPT;
+	c->doc = NS_DOC_END;
+	return NS_ECORRUPT;
+}
+
+static int load_block(ns_pcur *c, uint32_t b)
+{
+	uint32_t n = b + 1 < c->nb ? NS_BLOCK : c->df - b * NS_BLOCK;
+	uint32_t off = c->skip ? ns_get_le32(c->skip + (size_t)b * NS_SKIP_ENTRY + 4)
+	                       : 0;
+	if (off > (size_t)(c->end - c->data)) return fail(c);
+	const uint8_t *p = c->data + off;
+	uint32_t base = b ? skip_last(c, b - 1) : 0;
+	int rc = n == NS_BLOCK ? ns_unpack128_delta(&p, c->end, base, c->docs)
+	                       : ns_vtail_get_delta(&p, c->end, n, base, c->docs);
+	if (rc) return fail(c);
+	/* documents must be increasing and inside the segment */
+	uint32_t bad = 0, prev = base;
+	for (uint32_t j = 0; j < n; j++) {
+		bad |= (c->docs[j] <= prev) & (b + j != 0);
+		prev = c->docs[j];
+	}
+	if (bad || prev >= c->seg->n_docs || (c->skip && prev != skip_last(c, b)))
+		return fail(c);
+	c->blk = b;
+	c->n = n;
+	c->i = 0;
+	c->tfp = p;
+	c->tf_ready = 0;
+	c->pos_ready = 0;
+	c->doc = c->docs[0];
+	return NS_OK;
+}
+
+int ns_pcur_open(ns_pcur *c, const ns_seg *seg, const ns_terminfo *ti)
+{
+	memset(c, 0, sizeof *c);
+	c->seg = seg;
+	c->df = ti->df;
+	c->doc = NS_DOC_END;
+	if (ti->df == 0) return NS_OK;
+	c->nb = (ti->df + NS_BLOCK - 1) / NS_BLOCK;
+	const uint8_t *r = seg->post_body + ti->post_off;
+	size_t skip_len = ti->df >= NS_BLOCK ? (size_t)c->nb * NS_SKIP_ENTRY : 0;
+	if (ti->post_len < skip_len) return fail(c);
+	c->skip = skip_len ? r : NULL;
+	c->data = r + skip_len;
+	c->end = r + ti->post_len;
+	c->pdata = seg->pos_body + ti->pos_off;
+	c->pend = c->pdata + ti->pos_len;
+	return load_block(c, 0);
+}
+
+void ns_pcur_close(ns_pcur *c)
+{
+	ns_free(c->pos);
+	c->pos = NULL;
+}
+
+int ns_pcur_next(ns_pcur *c)
+{
+	if (c->doc == NS_DOC_END) return c->rc;
+	if (++c->i < c->n) {
+		c->doc = c->docs[c->i];
+		return NS_OK;
+	}
+	if (c->blk + 1 >= c->nb) {
+		c->doc = NS_DOC_END;
+		return NS_OK;
+	}
+	return load_block(c, c->blk + 1);
+}
+
+int ns_pcur_advance(ns_pcur *c, uint32_t target)
+{
+	if (c->doc >= target) return c->rc;
+	if (c->skip && c->docs[c->n - 1] < target) {
+		/* gallop over the skip entries, then binary search */
+		uint32_t lo = c->blk + 1, step = 1, hi;
+		while (lo < c->nb && skip_last(c, lo) < target) {
+			lo += step;
+			step *= 2;
+		}
+		hi = lo < c->nb ? lo : c->nb - 1;
+		lo = lo - step / 2 > c->blk ? lo - step / 2 : c->blk + 1;
+		if (lo > hi) lo = hi;
+		while (lo < hi) {
+			uint32_t mid = lo + (hi - lo) / 2;
+			if (skip_last(c, mid) < target)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (skip_last(c, lo) < target) {
+			c->doc = NS_DOC_END;
+			return NS_OK;
+		}
+		NS_TRY(load_block(c, lo));
+	} else if (c->docs[c->n - 1] < target) {
+		c->doc = NS_DOC_END;
+		return NS_OK;
+	}
+	uint32_t i = c->i;
+	while (c->docs[i] < target) i++;
+	c->i = i;
+	c->doc = c->docs[i];
+	return NS_OK;
+}
+
+static int load_tfs(ns_pcur *c)
+{
+	const uint8_t *p = c->tfp;
+	int rc = c->n == NS_BLOCK ? ns_unpack128(&p, c->end, c->tfs)
+	                          : ns_vtail_get(&p, c->end, c->n, c->tfs);
+	if (rc) return fail(c);
+	for (uint32_t j = 0; j < c->n; j++) c->tfs[j]++;
+	c->tf_ready = 1;
+	return NS_OK;
+}
+
+uint32_t ns_pcur_tf(ns_pcur *c)
+{
+	if (!c->tf_ready && load_tfs(c)) return 0;
+	return c->tfs[c->i];
+}
+
+static int load_positions(ns_pcur *c)
+{
+	if (!c->tf_ready && load_tfs(c)) return c->rc;
+	uint64_t total = 0;
+	for (uint32_t j = 0; j < c->n; j++) {
+		c->pos_start[j] = total;
+		total += c->tfs[j];
+	}
+	c->pos_start[c->n] = total;
+	if (total > c->seg->n_positions) return fail(c);
+	if (total + NS_BLOCK > c->pos_cap) {
+		size_t cap = (size_t)total + NS_BLOCK;
+		uint32_t *p = ns_realloc(c->pos, cap * sizeof *p);
+		if (!p) return c->rc = NS_ENOMEM;
+		c->pos = p;
+		c->pos_cap = cap;
+	}
+	uint32_t off = c->skip ? ns_get_le32(c->skip + (size_t)c->blk * NS_SKIP_ENTRY + 8)
+	                       : 0;
+	if (off > (size_t)(c->pend - c->pdata)) return fail(c);
+	const uint8_t *p = c->pdata + off;
+	uint64_t k = 0;
+	while (total - k >= NS_BLOCK) {
+		if (ns_unpack128(&p, c->pend, c->pos + k)) return fail(c);
+		k += NS_BLOCK;
+	}
+	if (k < total && ns_vtail_get(&p, c->pend, (size_t)(total - k), c->pos + k))
+		return fail(c);
+	c->pos_ready = 1;
+	return NS_OK;
+}
+
+int ns_pcur_positions(ns_pcur *c, uint32_t *out)
+{
+	if (!c->pos_ready) NS_TRY(load_positions(c));
+	const uint32_t *v = c->pos + c->pos_start[c->i];
+	uint64_t n = c->pos_start[c->i + 1] - c->pos_start[c->i];
+	uint32_t p = 0;
+	for (uint64_t j = 0; j < n; j++) {
+		uint32_t q = j ? p + v[j] : v[j];
+		if (j && q <= p) return fail(c); /* positions strictly increase */
+		out[j] = p = q;
+	}
+	return NS_OK;
+}
+
+void ns_pcur_block_max(const ns_pcur *c, uint32_t *max_tf, uint32_t *min_dl,
+                       uint32_t *last_doc)
+{
+	if (c->skip) {
+		const uint8_t *s = c->skip + (size_t)c->blk * NS_SKIP_ENTRY;
+		*last_doc = ns_get_le32(s);
+		*max_tf = ns_get_le32(s + 12);
+		*min_dl = ns_get_le32(s + 16);
+	} else {
+		*last_doc = c->docs[c->n - 1];
+		*max_tf = UINT32_MAX;
+		*min_dl = 0;
+	}
+}

@@ -1,0 +1,48 @@
+/*
+** postings.h -- a cursor over one term's posting list in one segment:
+** next(), advance(target) through the per-block skip data, the term
+** frequency of the current posting, and its positions.
+** Layout: docs/FORMAT.md#postings and #positions.
+*/
+#ifndef NS_POSTINGS_H
+#define NS_POSTINGS_H
+
+#include "codec.h"
+#include "index.h"
+
+#define NS_DOC_END UINT32_MAX
+
+typedef struct ns_pcur {
+	const ns_seg *seg;
+	const uint8_t *skip;       /* skip entries, or NULL for a one-block list */
+	const uint8_t *data, *end; /* block data */
+	const uint8_t *pdata, *pend;
+	uint32_t df, nb;           /* postings, blocks */
+	uint32_t blk;              /* current block */
+	uint32_t n, i;             /* postings in block, index of current */
+	uint32_t doc;              /* current document (local), NS_DOC_END */
+	const uint8_t *tfp;        /* encoded tfs of the block */
+	int tf_ready, pos_ready;
+	int rc;                    /* sticky: NS_ECORRUPT on damaged data */
+	uint32_t docs[NS_BLOCK];
+	uint32_t tfs[NS_BLOCK];
+	uint32_t *pos;             /* decoded position deltas of the block */
+	size_t pos_cap;
+	uint64_t pos_start[NS_BLOCK + 1];
+} ns_pcur;
+
+/* Positions the cursor on the first posting.  NS_OK or NS_ECORRUPT. */
+int ns_pcur_open(ns_pcur *c, const ns_seg *seg, const ns_terminfo *ti);
+void ns_pcur_close(ns_pcur *c);
+
+int ns_pcur_next(ns_pcur *c);                    /* NS_OK (maybe at END) */
+int ns_pcur_advance(ns_pcur *c, uint32_t target); /* first doc >= target */
+uint32_t ns_pcur_tf(ns_pcur *c);                 /* 0 after an error */
+/* Absolute positions of the current posting into out (tf of them).
+** out must hold ns_pcur_tf() values. */
+int ns_pcur_positions(ns_pcur *c, uint32_t *out);
+/* Block-max data of the block holding the current posting. */
+void ns_pcur_block_max(const ns_pcur *c, uint32_t *max_tf, uint32_t *min_dl,
+                       uint32_t *last_doc);
+
+#endif

@@ -1,0 +1,828 @@
+/*
+** search.c -- query evaluation, BM25 scoring, top-k selection, results and
+** snippets: the public ns_search / ns_results_* / ns_snippet API.
+**
+** Evaluation is document-at-a-time over a tree of iterators built from the
+** parsed query (query.h), one segment after another.  Every iterator is
+** positioned on its first match when built; next() moves to the following
+** match and advance(t) to the first match >= t.
+**
+** BM25, with Lucene's IDF (always positive):
+**     idf(t)      = ln(1 + (N - df + 0.5) / (df + 0.5))
+**     score(t, d) = idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
+** N, df and avgdl are taken over the whole index.  A phrase scores as one
+** term whose tf is the number of times the phrase occurs and whose idf is
+** the sum of its terms' idfs.  A document's score is the sum over the
+** clauses it matches.  Equal scores are ordered by document number.
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "file.h"
+#include "index.h"
+#include "postings.h"
+#include "query.h"
+
+void ns_search_options_init(ns_search_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->k = 10;
+	o->k1 = 0.9;
+	o->b = 0.4;
+}
+
+double ns_bm25_idf(uint64_t n_docs, uint64_t df);
+double ns_bm25_idf(uint64_t n_docs, uint64_t df)
+{
+	double n = (double)n_docs, d = (double)df;
+	return log(1.0 + (n - d + 0.5) / (d + 0.5));
+}
+
+/* ---- iterators ---------------------------------------------------------- */
+
+typedef struct qctx {
+	const ns_seg *seg;
+	const ns_index *ix;
+	double kb0, kb1; /* K(dl) = kb0 + kb1 * dl */
+	int rc;
+} qctx;
+
+typedef struct it it;
+struct it {
+	uint32_t doc;
+	int (*next)(it *);
+	int (*advance)(it *, uint32_t);
+	double (*score)(it *);
+	void (*destroy)(it *);
+	qctx *q;
+};
+
+static inline double bm25(const qctx *q, double w, double tf, uint32_t doc)
+{
+	double K = q->kb0 + q->kb1 * (double)q->seg->lens[doc];
+	return w * tf / (tf + K);
+}
+
+typedef struct term_it {
+	it base;
+	double w; /* idf * (k1 + 1) */
+	ns_pcur c;
+} term_it;
+
+static int term_sync(term_it *t, int rc)
+{
+	if (rc && !t->base.q->rc) t->base.q->rc = rc;
+	if (t->c.rc && !t->base.q->rc) t->base.q->rc = t->c.rc;
+	t->base.doc = t->c.doc;
+	return rc;
+}
+static int term_next(it *i)
+{
+	term_it *t = (term_it *)i;
+	return term_sync(t, ns_pcur_next(&t->c));
+}
+static int term_advance(it *i, uint32_t target)
+{
+	term_it *t = (term_it *)i;
+	return term_sync(t, ns_pcur_advance(&t->c, target));
+}
+static double term_score(it *i)
+{
+	term_it *t = (term_it *)i;
+	return bm25(i->q, t->w, (double)ns_pcur_tf(&t->c), i->doc);
+}
+static void term_destroy(it *i)
+{
+	term_it *t = (term_it *)i;
+	ns_pcur_close(&t->c);
+	ns_free(t);
+}
+
+typedef struct phrase_it {
+	it base;
+	double w;
+	size_t n;
+	ns_pcur *c;
+	uint32_t **pos;
+	size_t *cap;
+	uint32_t *tf;  /* scratch: tf of each term in the current document */
+	size_t *at;    /* scratch: cursor into each term's positions */
+	uint32_t freq;
+} phrase_it;
+
+/* Number of occurrences of the phrase in the current document. */
+static int phrase_freq(phrase_it *p, uint32_t *freq)
+{
+	*freq = 0;
+	uint32_t *tf = p->tf;
+	size_t *ix = p->at;
+	for (size_t i = 0; i < p->n; i++) {
+		tf[i] = ns_pcur_tf(&p->c[i]);
+		if (tf[i] == 0) return p->c[i].rc ? p->c[i].rc : NS_ECORRUPT;
+		if (tf[i] > p->cap[i]) {
+			uint32_t *b = ns_realloc(p->pos[i], (size_t)tf[i] * sizeof *b);
+			if (!b) return NS_ENOMEM;
+			p->pos[i] = b;
+			p->cap[i] = tf[i];
+		}
+		NS_TRY(ns_pcur_positions(&p->c[i], p->pos[i]));
+		ix[i] = 0;
+	}
+	/* for each start position of term 0, term i must sit at start + i */
+	for (uint32_t a = 0; a < tf[0]; a++) {
+		uint64_t start = p->pos[0][a];
+		int ok = 1;
+		for (size_t i = 1; i < p->n && ok; i++) {
+			uint64_t want = start + i;
+			while (ix[i] < tf[i] && p->pos[i][ix[i]] < want) ix[i]++;
+			ok = ix[i] < tf[i] && p->pos[i][ix[i]] == want;
+		}
+		if (ok) (*freq)++;
+	}
+	return NS_OK;
+}
+
+/* Moves to the first document >= target holding all terms and the phrase. */
+static int phrase_align(phrase_it *p, uint32_t target)
+{
+	for (;;) {
+		int moved = 1;
+		while (moved) {
+			moved = 0;
+			for (size_t i = 0; i < p->n; i++) {
+				ns_pcur *c = &p->c[i];
+				if (ns_pcur_advance(c, target) || c->doc == NS_DOC_END) {
+					p->base.doc = NS_DOC_END;
+					return c->rc;
+				}
+				if (c->doc > target) {
+					target = c->doc;
+					moved = 1;
+				}
+			}
+		}
+		uint32_t f;
+		NS_TRY(phrase_freq(p, &f));
+		if (f) {
+			p->freq = f;
+			p->base.doc = target;
+			return NS_OK;
+		}
+		if (target == NS_DOC_END - 1) {
+			p->base.doc = NS_DOC_END;
+			return NS_OK;
+		}
+		target++;
+	}
+}
+static int phrase_sync(phrase_it *p, int rc)
+{
+	if (rc && !p->base.q->rc) p->base.q->rc = rc;
+	return rc;
+}
+static int phrase_next(it *i)
+{
+	if (i->doc == NS_DOC_END) return NS_OK;
+	return phrase_sync((phrase_it *)i, phrase_align((phrase_it *)i, i->doc + 1));
+}
+static int phrase_advance(it *i, uint32_t target)
+{
+	if (i->doc >= target) return NS_OK;
+	return phrase_sync((phrase_it *)i, phrase_align((phrase_it *)i, target));
+}
+static double phrase_score(it *i)
+{
+	phrase_it *p = (phrase_it *)i;
+	return bm25(i->q, p->w, (double)p->freq, i->doc);
+}
+static void phrase_destroy(it *i)
+{
+	phrase_it *p = (phrase_it *)i;
+	for (size_t k = 0; k < p->n; k++) {
+		ns_pcur_close(&p->c[k]);
+		ns_free(p->pos[k]);
+	}
+	ns_free(p->c);
+	ns_free(p->pos);
+	ns_free(p->cap);
+	ns_free(p->tf);
+	ns_free(p->at);
+	ns_free(p);
+}
+
+typedef struct bool_it {
+	it base;
+	it **must, **should, **not;
+	size_t n_must, n_should, n_not;
+} bool_it;
+
+static int excluded(bool_it *b, uint32_t doc)
+{
+	for (size_t i = 0; i < b->n_not; i++) {
+		it *n = b->not[i];
+		n->advance(n, doc);
+		if (n->doc == doc) return 1;
+	}
+	return 0;
+}
+
+/* Conjunction: first doc >= target in every MUST and no NOT. */
+static void conj_align(bool_it *b, uint32_t target)
+{
+	for (;;) {
+		int moved = 1;
+		while (moved) {
+			moved = 0;
+			for (size_t i = 0; i < b->n_must; i++) {
+				it *m = b->must[i];
+				m->advance(m, target);
+				if (m->doc == NS_DOC_END || b->base.q->rc) {
+					b->base.doc = NS_DOC_END;
+					return;
+				}
+				if (m->doc > target) {
+					target = m->doc;
+					moved = 1;
+				}
+			}
+		}
+		if (!excluded(b, target)) {
+			b->base.doc = target;
+			return;
+		}
+		target++;
+	}
+}
+
+/* Disjunction: the smallest doc among the SHOULDs that no NOT excludes. */
+static void disj_settle(bool_it *b)
+{
+	for (;;) {
+		uint32_t d = NS_DOC_END;
+		for (size_t i = 0; i < b->n_should; i++)
+			if (b->should[i]->doc < d) d = b->should[i]->doc;
+		b->base.doc = d;
+		if (d == NS_DOC_END || b->base.q->rc || !excluded(b, d)) return;
+		for (size_t i = 0; i < b->n_should; i++)
+			if (b->should[i]->doc == d) b->should[i]->next(b->should[i]);
+	}
+}
+
+static int bool_next(it *i)
+{
+	bool_it *b = (bool_it *)i;
+	if (i->doc == NS_DOC_END) return NS_OK;
+	if (b->n_must) {
+		conj_align(b, i->doc + 1);
+	} else {
+		uint32_t d = i->doc;
+		for (size_t k = 0; k < b->n_should; k++)
+			if (b->should[k]->doc == d) b->should[k]->next(b->should[k]);
+		disj_settle(b);
+	}
+	return i->q->rc;
+}
+static int bool_advance(it *i, uint32_t target)
+{
+	bool_it *b = (bool_it *)i;
+	if (i->doc >= target) return NS_OK;
+	if (b->n_must) {
+		conj_align(b, target);
+	} else {
+		for (size_t k = 0; k < b->n_should; k++)
+			b->should[k]->advance(b->should[k], target);
+		disj_settle(b);
+	}
+	return i->q->rc;
+}
+static double bool_score(it *i)
+{
+	bool_it *b = (bool_it *)i;
+	double s = 0;
+	for (size_t k = 0; k < b->n_must; k++) s += b->must[k]->score(b->must[k]);
+	for (size_t k = 0; k < b->n_should; k++) {
+		it *c = b->should[k];
+		if (b->n_must) c->advance(c, i->doc);
+		if (c->doc == i->doc) s += c->score(c);
+	}
+	return s;
+}
+static void bool_destroy(it *i)
+{
+	bool_it *b = (bool_it *)i;
+	for (size_t k = 0; k < b->n_must; k++) b->must[k]->destroy(b->must[k]);
+	for (size_t k = 0; k < b->n_should; k++)
+		b->should[k]->destroy(b->should[k]);
+	for (size_t k = 0; k < b->n_not; k++) b->not[k]->destroy(b->not[k]);
+	ns_free(b->must);
+	ns_free(b->should);
+	ns_free(b->not);
+	ns_free(b);
+}
+
+/* ---- building iterators -------------------------------------------------- */
+
+/* df of a term over the whole index (NS_ECORRUPT on a damaged dictionary) */
+static int global_df(const ns_index *ix, const char *t, uint64_t *df)
+{
+	*df = 0;
+	for (uint32_t s = 0; s < ix->n_segs; s++) {
+		ns_terminfo ti;
+		int rc = ns_seg_lookup(&ix->segs[s], t, strlen(t), &ti);
+		if (rc == NS_OK) *df += ti.df;
+		else if (rc != NS_DONE) return rc;
+	}
+	return NS_OK;
+}
+
+static int open_cursor(qctx *q, const char *t, ns_pcur *c)
+{
+	ns_terminfo ti;
+	int rc = ns_seg_lookup(q->seg, t, strlen(t), &ti);
+	if (rc == NS_DONE) {
+		memset(&ti, 0, sizeof ti);
+		rc = NS_OK;
+	}
+	if (rc) return rc;
+	return ns_pcur_open(c, q->seg, &ti);
+}
+
+static void init_it(it *i, qctx *q, int (*next)(it *), int (*adv)(it *, uint32_t),
+                    double (*score)(it *), void (*destroy)(it *))
+{
+	i->q = q;
+	i->next = next;
+	i->advance = adv;
+	i->score = score;
+	i->destroy = destroy;
+}
+
+static int build(qctx *q, const ns_qnode *n, double k1, it **out);
+
+static int build_bool(qctx *q, const ns_qnode *n, double k1, it **out)
+{
+	bool_it *b = ns_calloc(1, sizeof *b);
+	if (!b) return NS_ENOMEM;
+	init_it(&b->base, q, bool_next, bool_advance, bool_score, bool_destroy);
+	*out = &b->base;
+	b->must = ns_calloc(n->n_kids, sizeof *b->must);
+	b->should = ns_calloc(n->n_kids, sizeof *b->should);
+	b->not = ns_calloc(n->n_kids, sizeof *b->not);
+	if (!b->must || !b->should || !b->not) return NS_ENOMEM;
+	for (size_t i = 0; i < n->n_kids; i++) {
+		it *k;
+		int rc = build(q, n->kids[i], k1, &k);
+		if (rc) {
+			if (k) k->destroy(k);
+			return rc;
+		}
+		switch (n->kids[i]->occur) {
+		case NS_OCC_MUST: b->must[b->n_must++] = k; break;
+		case NS_OCC_NOT: b->not[b->n_not++] = k; break;
+		default: b->should[b->n_should++] = k; break;
+		}
+	}
+	if (b->n_must)
+		conj_align(b, 0);
+	else
+		disj_settle(b);
+	return q->rc;
+}
+
+static int build(qctx *q, const ns_qnode *n, double k1, it **out)
+{
+	*out = NULL;
+	const ns_index *ix = q->ix;
+	if (n->kind == NS_Q_BOOL) return build_bool(q, n, k1, out);
+	double idf = 0;
+	for (size_t i = 0; i < n->n_terms; i++) {
+		uint64_t df;
+		NS_TRY(global_df(ix, n->terms[i], &df));
+		idf += ns_bm25_idf(ix->n_docs, df);
+	}
+	if (n->kind == NS_Q_TERM) {
+		term_it *t = ns_calloc(1, sizeof *t);
+		if (!t) return NS_ENOMEM;
+		init_it(&t->base, q, term_next, term_advance, term_score,
+		        term_destroy);
+		*out = &t->base;
+		t->w = idf * (k1 + 1);
+		NS_TRY(open_cursor(q, n->terms[0], &t->c));
+		t->base.doc = t->c.doc;
+		return NS_OK;
+	}
+	phrase_it *p = ns_calloc(1, sizeof *p);
+	if (!p) return NS_ENOMEM;
+	init_it(&p->base, q, phrase_next, phrase_advance, phrase_score,
+	        phrase_destroy);
+	*out = &p->base;
+	p->w = idf * (k1 + 1);
+	p->c = ns_calloc(n->n_terms, sizeof *p->c);
+	p->pos = ns_calloc(n->n_terms, sizeof *p->pos);
+	p->cap = ns_calloc(n->n_terms, sizeof *p->cap);
+	p->tf = ns_calloc(n->n_terms, sizeof *p->tf);
+	p->at = ns_calloc(n->n_terms, sizeof *p->at);
+	if (!p->c || !p->pos || !p->cap || !p->tf || !p->at) return NS_ENOMEM;
+	for (size_t i = 0; i < n->n_terms; i++) {
+		p->n = i + 1;
+		NS_TRY(open_cursor(q, n->terms[i], &p->c[i]));
+	}
+	return phrase_sync(p, phrase_align(p, 0));
+}
+
+/* ---- results ------------------------------------------------------------- */
+
+typedef struct hit {
+	double score;
+	uint64_t docno;
+	uint32_t seg, local;
+	char *id, *title, *path;
+} hit;
+
+struct ns_results {
+	ns_index *ix;
+	hit *hits;
+	size_t n;
+	uint64_t total;
+	char **terms; /* positive query terms, for highlighting */
+	size_t n_terms;
+};
+
+/* a is a better hit than b: higher score, then lower document number */
+static int better(const hit *a, const hit *b)
+{
+	return a->score > b->score || (a->score == b->score && a->docno < b->docno);
+}
+
+/* Min-heap on "better": the root is the worst of the kept hits. */
+static void heap_down(hit *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && better(&h[m], &h[l])) m = l;
+		if (r < n && better(&h[m], &h[r])) m = r;
+		if (m == i) return;
+		hit t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+static void heap_up(hit *h, size_t i)
+{
+	while (i) {
+		size_t p = (i - 1) / 2;
+		if (!better(&h[p], &h[i])) return;
+		hit t = h[i];
+		h[i] = h[p];
+		h[p] = t;
+		i = p;
+	}
+}
+
+static int cmp_hits(const void *a, const void *b)
+{
+	const hit *x = a, *y = b;
+	return better(x, y) ? -1 : better(y, x) ? 1 : 0;
+}
+
+void ns_results_free(ns_results *r)
+{
+	if (!r) return;
+	for (size_t i = 0; i < r->n; i++) {
+		ns_free(r->hits[i].id);
+		ns_free(r->hits[i].title);
+		ns_free(r->hits[i].path);
+	}
+	ns_free(r->hits);
+	for (size_t i = 0; i < r->n_terms; i++) ns_free(r->terms[i]);
+	ns_free(r->terms);
+	ns_free(r);
+}
+
+size_t ns_results_count(const ns_results *r) { return r->n; }
+uint64_t ns_results_total(const ns_results *r) { return r->total; }
+double ns_results_score(const ns_results *r, size_t i)
+{
+	return i < r->n ? r->hits[i].score : 0;
+}
+uint64_t ns_results_docno(const ns_results *r, size_t i)
+{
+	return i < r->n ? r->hits[i].docno : 0;
+}
+const char *ns_results_id(const ns_results *r, size_t i)
+{
+	return i < r->n ? r->hits[i].id : "";
+}
+const char *ns_results_title(const ns_results *r, size_t i)
+{
+	return i < r->n ? r->hits[i].title : "";
+}
+const char *ns_results_path(const ns_results *r, size_t i)
+{
+	return i < r->n ? r->hits[i].path : "";
+}
+
+static int fill_hit(const ns_index *ix, hit *h)
+{
+	ns_docrec d;
+	NS_TRY(ns_seg_doc(&ix->segs[h->seg], h->local, &d));
+	h->id = ns_strndup(d.id, d.id_len);
+	h->title = ns_strndup(d.title, d.title_len);
+	h->path = ns_strndup(d.path, d.path_len);
+	return h->id && h->title && h->path ? NS_OK : NS_ENOMEM;
+}
+
+int ns_search(ns_index *ix, const char *query, const ns_search_options *opt,
+              ns_results **out, char **errmsg)
+{
+	*out = NULL;
+	if (errmsg) *errmsg = NULL;
+	ns_search_options o;
+	if (opt)
+		o = *opt;
+	else
+		ns_search_options_init(&o);
+	if (!query || !(o.k1 >= 0) || !(o.b >= 0 && o.b <= 1) || o.k > (1u << 24)) {
+		if (errmsg) *errmsg = ns_fmt("invalid search options");
+		return NS_EINVAL;
+	}
+	ns_stemmer *st = ns_index_stemmer(ix);
+	if (!st) return NS_ENOMEM;
+	ns_qnode *qn;
+	char *err = NULL;
+	int rc = ns_query_parse(query, st, &qn, &err);
+	ns_index_unstemmer(ix, st);
+	if (rc) {
+		if (errmsg) *errmsg = err;
+		else ns_free(err);
+		return rc;
+	}
+	ns_results *r = ns_calloc(1, sizeof *r);
+	hit *heap = ns_calloc(o.k + 1, sizeof *heap);
+	const char *terms[256];
+	size_t nt = ns_query_terms(qn, terms, 256);
+	if (!r || !heap) {
+		rc = NS_ENOMEM;
+		goto out;
+	}
+	r->ix = ix;
+	r->terms = ns_calloc(nt + 1, sizeof *r->terms);
+	if (!r->terms) {
+		rc = NS_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nt; i++) {
+		if (!(r->terms[i] = ns_strndup(terms[i], strlen(terms[i])))) {
+			rc = NS_ENOMEM;
+			goto out;
+		}
+		r->n_terms++;
+	}
+	size_t nh = 0;
+	for (uint32_t s = 0; s < ix->n_segs && !rc; s++) {
+		qctx q;
+		memset(&q, 0, sizeof q);
+		q.seg = &ix->segs[s];
+		q.ix = ix;
+		q.kb0 = o.k1 * (1 - o.b);
+		q.kb1 = o.k1 * o.b / ix->avgdl;
+		it *root;
+		rc = build(&q, qn, o.k1, &root);
+		while (!rc && root->doc != NS_DOC_END) {
+			r->total++;
+			if (!o.count_only && o.k) {
+				hit h;
+				h.score = root->score(root);
+				h.docno = q.seg->base + root->doc;
+				h.seg = s;
+				h.local = root->doc;
+				if (nh < o.k) {
+					heap[nh] = h;
+					heap_up(heap, nh++);
+				} else if (better(&h, &heap[0])) {
+					heap[0] = h;
+					heap_down(heap, nh, 0);
+				}
+			}
+			root->next(root);
+			rc = q.rc;
+		}
+		if (!rc) rc = q.rc;
+		if (root) root->destroy(root);
+	}
+	if (rc) goto out;
+	qsort(heap, nh, sizeof *heap, cmp_hits);
+	for (size_t i = 0; i < nh; i++) {
+		heap[i].id = heap[i].title = heap[i].path = NULL;
+		r->n = i + 1;
+		r->hits = heap;
+		if ((rc = fill_hit(ix, &heap[i]))) goto out;
+	}
+	r->hits = heap;
+	heap = NULL;
+out:
+	ns_query_free(qn);
+	if (rc) {
+		if (r && r->hits == heap) heap = NULL;
+		ns_results_free(r);
+		ns_free(heap);
+		if (errmsg)
+			*errmsg = ns_fmt("%s", rc == NS_ECORRUPT
+			                           ? "index is corrupt (run 'nsearch check')"
+			                           : ns_strerror(rc));
+		return rc;
+	}
+	ns_free(heap);
+	*out = r;
+	return NS_OK;
+}
+
+/* ---- snippets ------------------------------------------------------------ */
+
+/* Appends text with control characters and whitespace runs collapsed to one
+** space and invalid UTF-8 replaced by U+FFFD. */
+static void put_clean(ns_buf *b, const uint8_t *s, size_t n, int *space)
+{
+	size_t i = 0;
+	while (i < n) {
+		uint8_t c = s[i];
+		if (c < 0x80) {
+			if (c <= ' ' || c == 0x7f) {
+				if (!*space) ns_buf_putc(b, ' ');
+				*space = 1;
+			} else {
+				ns_buf_putc(b, c);
+				*space = 0;
+			}
+			i++;
+			continue;
+		}
+		size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+		int ok = len && i + len <= n;
+		uint32_t cp = 0;
+		if (ok) {
+			cp = len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+			for (size_t k = 1; k < len; k++) {
+				if ((s[i + k] & 0xc0) != 0x80) ok = 0;
+				cp = cp << 6 | (s[i + k] & 0x3f);
+			}
+			if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+			    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+				ok = 0;
+		}
+		if (ok && cp >= 0x80 && cp < 0xa0) { /* C1 controls */
+			if (!*space) ns_buf_putc(b, ' ');
+			*space = 1;
+		} else if (ok) {
+			ns_buf_append(b, s + i, len);
+			*space = 0;
+		} else {
+			ns_buf_append(b, "\xef\xbf\xbd", 3);
+			*space = 0;
+			len = 1;
+		}
+		i += len;
+	}
+}
+
+typedef struct stok {
+	size_t start, end;
+	int match; /* index of the query term + 1, or 0 */
+} stok;
+
+/* The first token of the window of w tokens with the most distinct query
+** terms, then the most matches (the earliest on ties), shifted so that its
+** matches sit in the middle. */
+static size_t pick_window(const stok *toks, size_t nt, size_t w)
+{
+	size_t best = 0, best_d = 0, best_m = 0;
+	size_t cnt[257];
+	memset(cnt, 0, sizeof cnt);
+	size_t distinct = 0, matches = 0;
+	for (size_t e = 0; e < nt; e++) {
+		int m = toks[e].match;
+		if (m && m <= 256) {
+			if (cnt[m]++ == 0) distinct++;
+			matches++;
+		}
+		if (e >= w) {
+			int x = toks[e - w].match;
+			if (x && x <= 256) {
+				if (--cnt[x] == 0) distinct--;
+				matches--;
+			}
+		}
+		size_t s = e + 1 >= w ? e + 1 - w : 0;
+		if (distinct > best_d || (distinct == best_d && matches > best_m)) {
+			best_d = distinct;
+			best_m = matches;
+			best = s;
+		}
+	}
+	if (!best_m) return 0;
+	size_t f = best, l = best;
+	while (!toks[f].match) f++;
+	for (size_t k = f; k < best + w && k < nt; k++)
+		if (toks[k].match) l = k;
+	size_t span = l - f + 1, pad = (w - span) / 2;
+	size_t s = f > pad ? f - pad : 0;
+	if (s + w > nt) s = nt > w ? nt - w : 0;
+	if (s > f) s = f;
+	return s;
+}
+
+int ns_snippet(const ns_results *r, size_t i, const char *open,
+               const char *close, size_t max_tokens, char **out)
+{
+	*out = NULL;
+	if (i >= r->n) return NS_EINVAL;
+	if (max_tokens == 0) max_tokens = 30;
+	const hit *h = &r->hits[i];
+	ns_buf text, o;
+	ns_buf_init(&text);
+	ns_buf_init(&o);
+	stok *toks = NULL;
+	size_t nt = 0, cap = 0;
+	int rc = ns_seg_text(&r->ix->segs[h->seg], h->local, &text);
+	ns_stemmer *st = rc ? NULL : ns_index_stemmer(r->ix);
+	if (!rc && !st) rc = NS_ENOMEM;
+	if (rc) goto out;
+	ns_tokenizer tz;
+	ns_token tok;
+	ns_tok_init(&tz, (const char *)text.p, text.len);
+	while (ns_tok_next(&tz, &tok)) {
+		if (nt == cap) {
+			cap = cap ? cap * 2 : 256;
+			stok *t = ns_realloc(toks, cap * sizeof *t);
+			if (!t) {
+				rc = NS_ENOMEM;
+				goto out;
+			}
+			toks = t;
+		}
+		size_t sl;
+		const char *s = ns_stem(st, tok.text, tok.len, &sl);
+		int m = 0;
+		for (size_t k = 0; k < r->n_terms && !m; k++)
+			if (strlen(r->terms[k]) == sl && !memcmp(r->terms[k], s, sl))
+				m = (int)k + 1;
+		toks[nt].start = tok.start;
+		toks[nt].end = tok.end;
+		toks[nt].match = m;
+		nt++;
+	}
+	/* Text files repeat their title as the first line: leave it out of the
+	** snippet unless the matches are only there. */
+	size_t body = 0;
+	size_t tl = strlen(h->title);
+	if (tl) {
+		size_t ws = 0;
+		while (ws < text.len && (text.p[ws] == ' ' || text.p[ws] == '\n' ||
+		                         text.p[ws] == '\r' || text.p[ws] == '\t'))
+			ws++;
+		if (text.len - ws >= tl && !memcmp(text.p + ws, h->title, tl))
+			while (body < nt && toks[body].end <= ws + tl) body++;
+	}
+	size_t best, nmatch = 0;
+	for (size_t k = body; k < nt; k++) nmatch += toks[k].match != 0;
+	if (!nmatch) body = 0;
+	best = pick_window(toks + body, nt - body, max_tokens) + body;
+	int space = 1;
+	if (nt) {
+		size_t last = best + max_tokens < nt ? best + max_tokens : nt;
+		size_t from = best ? toks[best].start : 0;
+		size_t to = last < nt ? toks[last - 1].end : text.len;
+		if (best) ns_buf_puts(&o, "... ");
+		size_t at = from;
+		for (size_t k = best; k < last; k++) {
+			if (!toks[k].match) continue;
+			put_clean(&o, text.p + at, toks[k].start - at, &space);
+			ns_buf_puts(&o, open);
+			put_clean(&o, text.p + toks[k].start, toks[k].end - toks[k].start,
+			          &space);
+			ns_buf_puts(&o, close);
+			at = toks[k].end;
+		}
+		put_clean(&o, text.p + at, to - at, &space);
+		while (o.len && o.p[o.len - 1] == ' ') o.len--;
+		if (last < nt) ns_buf_puts(&o, " ...");
+	}
+	/* strip a leading space */
+	size_t skip = 0;
+	while (skip < o.len && o.p[skip] == ' ') skip++;
+	ns_buf_putc(&o, 0);
+	if (o.rc) {
+		rc = NS_ENOMEM;
+		goto out;
+	}
+	*out = ns_strndup((const char *)o.p + skip, o.len - 1 - skip);
+	if (!*out) rc = NS_ENOMEM;
+out:
+	if (st) ns_index_unstemmer(r->ix, st);
+	ns_free(toks);
+	ns_buf_free(&text);
+	ns_buf_free(&o);
+	return rc;
+}
