@@ -1,9 +1,10 @@
 # nsearch -- build, test and benchmark.  See README.md.
 #
-#   make            build/libnsearch.a and build/nsearch
+#   make            build/libnsearch.a, build/nsearch and build/nseval
+#   make demo       index corpus/ and search it for "Storm Shadow"
 #   make test       Criterion suites + CLI tests (plain build)
 #   make asan       the same suites under AddressSanitizer + UBSan
-#   make check-all  test + asan (what .ci/run runs)
+#   make check      test + asan (what .ci/run runs)
 
 CC      ?= cc
 BUILD   ?= build
@@ -25,8 +26,16 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libnsearch.a
 BIN := $(BUILD)/nsearch
 
-.PHONY: all test asan check-all clean bench bench-quick eval
-all: $(LIB) $(BIN)
+.PHONY: all test asan check check-all clean demo bench bench-quick eval
+all: $(LIB) $(BIN) $(BUILD)/nseval
+
+$(BUILD)/nseval: tools/nseval.c tools/eval.c tools/eval.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tools/nseval.c tools/eval.c -lm
+
+demo: $(BIN)
+	$(BIN) --index $(BUILD)/demo-index index corpus
+	$(BIN) --index $(BUILD)/demo-index query "Storm Shadow"
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/nsearch.h
 	@mkdir -p $(dir $@)
@@ -59,7 +68,8 @@ asan:
 	  LDFLAGS="$(SAN)" test \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp
 
-check-all: test asan
+check: test asan
+check-all: check
 
 clean:
 	rm -rf build build-asan build-bench
