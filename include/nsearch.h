@@ -8,7 +8,7 @@
 ** ns_writer_commit(): readers, and a crash at any moment, see either the
 ** previous generation or the new one, never a mix.  A *reader* (ns_index)
 ** opens the published generation, verifies every file (magic, format version,
-** CRC32) and answers BM25-ranked queries with ns_search().
+** CRC32; the document store's blocks are verified when read) and answers BM25-ranked queries with ns_search().
 **
 ** Conventions
 ** -----------
@@ -60,7 +60,8 @@ typedef enum ns_status {
 	NS_EVERSION = -5,   /* index written by another format version */
 	NS_ENOTFOUND = -6,  /* no index at that path */
 	NS_ESYNTAX = -7,    /* malformed query */
-	NS_ELOCKED = -8     /* another writer holds the index lock */
+	NS_ELOCKED = -8,    /* another writer holds the index lock */
+	NS_ELIMIT = -9      /* a size limit of the index format was reached */
 } ns_status;
 
 /*! ns_version() : @return the library version, e.g. "0.1.0" (static). */
@@ -109,7 +110,10 @@ typedef struct ns_doc {
 
 /*! ns_writer_add() : analyses and buffers one document.
 ** Invalid UTF-8 is tolerated (bad bytes are treated as separators).
-** @return NS_OK, NS_EINVAL (no id), NS_ENOMEM, NS_EIO. */
+** @return NS_OK; NS_EINVAL when this document is rejected (no id, a
+** duplicate id, larger than 2 GiB: ns_writer_errmsg says which) and the
+** writer goes on; or a sticky error after which the build cannot be
+** committed: NS_ENOMEM, NS_EIO, NS_ELIMIT. */
 NS_API int ns_writer_add(ns_writer *w, const ns_doc *doc);
 
 /*! ns_writer_commit() : writes the index files and publishes them with an
@@ -143,7 +147,8 @@ typedef struct ns_results ns_results;
 
 /*! ns_index_open() :
 ** Opens the published generation in `dir` and verifies every file (magic,
-** format version, CRC32).  On failure *out is NULL and, when errmsg is not
+** format version, CRC32 of the whole file; for the document store, the CRC32
+** of its block index, each block's own CRC32 being checked when it is read).  On failure *out is NULL and, when errmsg is not
 ** NULL, *errmsg receives a caller-owned message naming the problem, e.g.
 ** "seg_000001.post: checksum mismatch" (free with ns_free).
 ** @return NS_OK, NS_ENOTFOUND, NS_EVERSION, NS_ECORRUPT, NS_EIO, NS_ENOMEM. */

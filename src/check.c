@@ -115,6 +115,7 @@ static void check_segment(chk *c, const ns_seg *s)
 	ns_buf b;
 	ns_buf_init(&b);
 	uint64_t raw = 0;
+	rc = NS_OK;
 	for (uint64_t k = 0; k < s->n_sblocks; k++) {
 		rc = ns_seg_block(s, k, &b);
 		if (rc) {
@@ -144,6 +145,7 @@ int ns_index_check(const char *dir, void (*report)(void *, const char *),
                    void *ctx)
 {
 	chk c;
+	int version = 0;
 	memset(&c, 0, sizeof c);
 	c.report = report;
 	c.ctx = ctx;
@@ -156,7 +158,7 @@ int ns_index_check(const char *dir, void (*report)(void *, const char *),
 			return rc;
 		}
 		say(&c, err);
-		return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
+		return rc == NS_ENOMEM || rc == NS_EVERSION ? rc : NS_ECORRUPT;
 	}
 	/* every file: magic, version, checksum */
 	static const char *const ext[5] = {"dict", "post", "pos", "docs", "store"};
@@ -177,6 +179,7 @@ int ns_index_check(const char *dir, void (*report)(void *, const char *),
 				ns_free(err);
 				err = ns_fmt("%s: missing", name);
 			}
+			if (rc == NS_EVERSION) version = 1;
 			if (rc)
 				say(&c, err);
 			else
@@ -184,7 +187,7 @@ int ns_index_check(const char *dir, void (*report)(void *, const char *),
 		}
 	}
 	ns_manifest_free(&m);
-	if (c.problems) return NS_ECORRUPT;
+	if (c.problems) return version ? NS_EVERSION : NS_ECORRUPT;
 	ns_index *ix;
 	rc = ns_index_open(dir, &ix, &err);
 	if (rc) {

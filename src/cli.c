@@ -132,7 +132,8 @@ static const char main_help[] =
     "  with k1 = 0.9 and b = 0.4 unless --k1 / --b say otherwise.\n"
     "\n"
     "Exit status: 0 success (zero hits included), 1 runtime error,\n"
-    "2 usage error.\n";
+    "2 usage error, 128+N when 'index' is stopped by signal N (130 for\n"
+    "Ctrl-C; the previous index is then unchanged).\n";
 
 static const char index_help[] =
     "usage: nsearch index [options] DIR|FILE...\n"
@@ -215,7 +216,7 @@ static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } commands[] = {
-    {"index", cmd_index}, {"query", cmd_query}, {"search", cmd_query},
+    {"index", cmd_index}, {"query", cmd_query},
     {"stats", cmd_stats}, {"check", cmd_check}, {"langs", cmd_langs},
 };
 

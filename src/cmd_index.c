@@ -11,12 +11,11 @@
 #include "cli.h"
 #include "source.h"
 
-static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupted; /* the signal number */
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	interrupted = sig;
 }
 
 typedef struct ictx {
@@ -111,7 +110,7 @@ int cmd_index(int argc, char **argv)
 	int quiet = 0, force_progress = 0, o;
 	optind = 1;
 	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'l': lang = optarg; break;
 		case 'i': cli_index_dir = optarg; break;
@@ -167,7 +166,7 @@ int cmd_index(int argc, char **argv)
 		else
 			cli_err("interrupted; the previous index is unchanged");
 		ns_writer_close(c.w);
-		return interrupted ? 130 : EXIT_RUNTIME;
+		return interrupted ? 128 + interrupted : EXIT_RUNTIME;
 	}
 	if (failed_roots == argc - optind) {
 		cli_err("nothing to index; the previous index is unchanged");

@@ -87,6 +87,11 @@ int cmd_check(int argc, char **argv)
 		printf("ok: %s\n", cli_index_dir);
 		return 0;
 	}
+	if (rc == NS_EVERSION) {
+		cli_err("index '%s' was written by another version of nsearch; "
+		        "rebuild it with 'nsearch index'", cli_index_dir);
+		return EXIT_RUNTIME;
+	}
 	if (rc == NS_ECORRUPT) {
 		cli_err("index '%s' is damaged; rebuild it with 'nsearch index'",
 		        cli_index_dir);

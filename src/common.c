@@ -20,6 +20,7 @@ const char *ns_strerror(int rc)
 	case NS_ENOTFOUND: return "no index found";
 	case NS_ESYNTAX: return "query syntax error";
 	case NS_ELOCKED: return "index is locked by another writer";
+	case NS_ELIMIT: return "index size limit reached";
 	default: return "unknown error";
 	}
 }

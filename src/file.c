@@ -157,7 +157,7 @@ int ns_fin_open(ns_fin *f, const char *path, const char *name,
 	}
 #endif
 	if (!f->base) {
-		/* read() path: pad with zeros so that decoders may read ahead */
+		/* read() path: zero padding past the end, like the mapped case */
 		uint8_t *b = ns_malloc(size + 64);
 		if (!b) {
 			close(fd);

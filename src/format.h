@@ -48,8 +48,10 @@
 #define NS_STORE_BLOCK (64 * 1024)
 #define NS_STORE_INDEX_ENTRY 20 /* u64 offset, u32 zlen, u32 rawlen, u32 crc */
 
-/* Zero bytes written after the last posting / position region so that
-** decoders may read ahead (NS_DECODE_PADDING) inside the mapped file. */
+/* Zero bytes written after the last posting / position region.  Readers
+** require them (the body length is checked against them); they leave room
+** for decoders that read ahead (NS_DECODE_PADDING, 0 for the current
+** codec) to stay inside the mapped file. */
 #define NS_BODY_PADDING 64
 
 #define NS_MANIFEST_NAME "manifest"

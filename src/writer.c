@@ -31,6 +31,7 @@
 #include "strmap.h"
 
 #define STORE_LEVEL 1 /* zlib level: speed matters more than the last 10% */
+#define NS_MAX_DOC_BYTES (1ull << 31)
 
 typedef struct wterm {
 	uint32_t last_doc; /* last document that had this term, or UINT32_MAX */
@@ -49,6 +50,7 @@ struct ns_writer {
 	int lock_fd;
 	int rc;
 	int committed;
+	int old_unreadable; /* the previous manifest could not be read */
 	char *errmsg;
 	ns_stemmer *stem;
 	ns_manifest old;
@@ -76,6 +78,7 @@ struct ns_writer {
 	uint64_t store_body; /* bytes of compressed blocks written */
 	uint64_t store_raw;
 	uint32_t store_blocks;
+	uint32_t block_docs; /* documents in the current block */
 
 	ns_writer_stats stats;
 	char **files;      /* paths written, removed on abort */
@@ -145,6 +148,25 @@ static void remove_orphans(ns_writer *w)
 	closedir(d);
 }
 
+/* A segment number used by no file in the directory nor the manifest. */
+static uint32_t next_segment_number(const ns_writer *w)
+{
+	uint32_t next = (uint32_t)w->old.generation + 1;
+	for (uint32_t i = 0; i < w->old.n_segments; i++)
+		if (w->old.seg_no[i] >= next) next = w->old.seg_no[i] + 1;
+	DIR *d = opendir(w->dir);
+	if (!d) return next;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		unsigned no;
+		if (sscanf(e->d_name, "seg_%u.", &no) == 1 && no >= next &&
+		    no < UINT32_MAX - 1)
+			next = no + 1;
+	}
+	closedir(d);
+	return next;
+}
+
 int ns_writer_open(const char *dir, const ns_writer_options *opt,
                    ns_writer **out, char **errmsg)
 {
@@ -195,21 +217,25 @@ int ns_writer_open(const char *dir, const ns_writer_options *opt,
 		goto fail;
 	}
 	rc = ns_manifest_read(dir, &w->old, &msg);
-	if (rc == NS_ENOTFOUND) {
-		ns_free(msg);
-		msg = NULL;
-		rc = NS_OK;
-	} else if (rc) {
-		/* a damaged manifest does not stop a full rebuild */
-		ns_free(msg);
-		msg = NULL;
+	if (rc == NS_ENOTFOUND || rc == NS_OK) {
+		/* leftovers of an interrupted build are not referenced: remove */
+		remove_orphans(w);
+	} else if (rc == NS_ECORRUPT || rc == NS_EVERSION) {
+		/* A damaged or older-format index: a full build replaces it.  Its
+		** files stay until the new generation is published. */
+		w->old_unreadable = 1;
 		memset(&w->old, 0, sizeof w->old);
-		rc = NS_OK;
+	} else {
+		char *m = ns_fmt("cannot read the index manifest: %s",
+		                 msg ? msg : ns_strerror(rc));
+		ns_free(msg);
+		msg = m;
+		goto fail;
 	}
-	remove_orphans(w);
-	w->seg_no = (uint32_t)w->old.generation + 1;
-	for (uint32_t i = 0; i < w->old.n_segments; i++)
-		if (w->old.seg_no[i] >= w->seg_no) w->seg_no = w->old.seg_no[i] + 1;
+	ns_free(msg);
+	msg = NULL;
+	rc = NS_OK;
+	w->seg_no = next_segment_number(w);
 	char *path;
 	if ((rc = track_file(w, "store", &path))) goto fail;
 	if ((rc = ns_fout_open(&w->store, path, NS_MAGIC_STORE))) {
@@ -268,10 +294,16 @@ static int lookup_token(ns_writer *w, const ns_token *tok, uint32_t *tid)
 	return ns_strmap_put(&w->surface, tok->text, tok->len, h, *tid);
 }
 
+/* Compresses the current block and appends it to the store.  A block is
+** written even when empty if a document refers to it (empty documents). */
 static void flush_store_block(ns_writer *w)
 {
-	if (w->rc || w->block.len == 0) return;
+	if (w->rc || (w->block.len == 0 && w->block_docs == 0)) return;
 	uLongf zlen = compressBound(w->block.len);
+	if (zlen > UINT32_MAX || w->block.len > UINT32_MAX) {
+		set_err(w, NS_ELIMIT, ns_fmt("document store block too large"));
+		return;
+	}
 	w->zbuf.len = 0;
 	if (ns_buf_reserve(&w->zbuf, zlen)) {
 		set_err(w, NS_ENOMEM, NULL);
@@ -293,6 +325,7 @@ static void flush_store_block(ns_writer *w)
 	w->store_raw += w->block.len;
 	w->store_blocks++;
 	w->block.len = 0;
+	w->block_docs = 0;
 	if (w->store.rc)
 		set_err(w, w->store.rc,
 		        ns_fmt("cannot write document store: %s", strerror(errno)));
@@ -313,9 +346,10 @@ int ns_writer_add(ns_writer *w, const ns_doc *doc)
 		w->errmsg = ns_fmt("document without an id");
 		return NS_EINVAL;
 	}
-	if (doc->text_len > UINT32_MAX) {
+	if (doc->text_len > NS_MAX_DOC_BYTES) {
 		ns_free(w->errmsg);
-		w->errmsg = ns_fmt("document '%s' is larger than 4 GiB", doc->id);
+		w->errmsg = ns_fmt("document '%s' is larger than 2 GiB, skipped",
+		                   doc->id);
 		return NS_EINVAL;
 	}
 	size_t idlen = strlen(doc->id);
@@ -326,7 +360,7 @@ int ns_writer_add(ns_writer *w, const ns_doc *doc)
 		return NS_EINVAL;
 	}
 	if (w->n_docs == UINT32_MAX - 1) {
-		set_err(w, NS_EINVAL, ns_fmt("too many documents for one segment"));
+		set_err(w, NS_ELIMIT, ns_fmt("too many documents for one segment"));
 		return w->rc;
 	}
 	int rc = ns_strmap_put(&w->ids, doc->id, idlen, ih, w->n_docs);
@@ -391,10 +425,9 @@ int ns_writer_add(ns_writer *w, const ns_doc *doc)
 	}
 	w->lens[docno] = pos;
 	w->total_tokens += pos;
-	if (w->records.len > UINT32_MAX) {
-		set_err(w, NS_EINVAL, ns_fmt("document table larger than 4 GiB"));
-		return w->rc;
-	}
+	/* a block holds at most 4 GiB: start a new one before it would not */
+	if (w->block.len && w->block.len + text_len > UINT32_MAX)
+		flush_store_block(w);
 	ns_buf_put_le32(&w->recoffs, (uint32_t)w->records.len);
 	const char *title = doc->title ? doc->title : "";
 	const char *path = doc->path ? doc->path : "";
@@ -408,7 +441,12 @@ int ns_writer_add(ns_writer *w, const ns_doc *doc)
 	ns_buf_put_varint(&w->records, w->block.len);
 	ns_buf_put_varint(&w->records, text_len);
 	ns_buf_append(&w->block, text, text_len);
+	w->block_docs++;
 	if (w->records.rc || w->recoffs.rc || w->block.rc) goto oom;
+	if (w->records.len > UINT32_MAX) {
+		set_err(w, NS_ELIMIT, ns_fmt("document table larger than 4 GiB"));
+		return w->rc;
+	}
 	if (w->block.len >= NS_STORE_BLOCK) flush_store_block(w);
 	w->n_docs++;
 	w->stats.n_docs++;
@@ -755,6 +793,16 @@ int ns_writer_commit(ns_writer *w)
 		return w->rc;
 	}
 	w->committed = 1;
+	if (w->old_unreadable) {
+		/* the new manifest is published: everything else is an orphan */
+		w->old.n_segments = 1;
+		w->old.seg_no = ns_malloc(sizeof *w->old.seg_no);
+		if (w->old.seg_no) {
+			w->old.seg_no[0] = w->seg_no;
+			remove_orphans(w);
+		}
+		w->old.n_segments = 0;
+	}
 	/* the previous generation's segments are no longer referenced */
 	for (uint32_t i = 0; i < w->old.n_segments; i++) {
 		static const char *const exts[] = {"dict", "post", "pos", "docs",
