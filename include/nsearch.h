@@ -176,6 +176,8 @@ typedef struct ns_search_options {
 	size_t k;       /* hits to return (default 10) */
 	double k1, b;   /* BM25 parameters (defaults 0.9 and 0.4) */
 	int count_only; /* 1: only count matches, return no hits */
+	int plain;      /* 1: no query syntax: every word of the text is an
+	                   optional term (for natural-language topics) */
 } ns_search_options;
 NS_API void ns_search_options_init(ns_search_options *opt);
 

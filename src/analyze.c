@@ -326,6 +326,105 @@ static size_t fold_unicode(ns_tokenizer *t, const uint8_t *s,
 	return out;
 }
 
+/* Fast path for non-ASCII runs.  Most non-ASCII letters fold, on their
+** own, to one code point that is a starter (combining class 0, not a mark,
+** not a Hangul jamo) of the same kind: Cyrillic, Greek, accented Latin
+** (composed), Hebrew, Arabic...  A run made only of such characters, ASCII,
+** and the typographic apostrophes folds character by character: nothing in
+** it can compose, reorder or vanish, and letter/digit kinds are kept, so
+** the run rules give the same ' . , as fold_unicode() would.  fold_tab
+** holds that single folded code point for U+0080..U+2FFF (0: not simple);
+** Han, kana and Hangul syllables fold to themselves.  Any other character
+** sends the run to fold_unicode(). */
+#define FOLD_TAB_LO 0x80
+#define FOLD_TAB_HI 0x3000
+static uint16_t fold_tab[FOLD_TAB_HI - FOLD_TAB_LO];
+static pthread_once_t fold_tab_once = PTHREAD_ONCE_INIT;
+
+static int is_jamo(int32_t cp)
+{
+	return (cp >= 0x1100 && cp <= 0x11FF) || (cp >= 0xA960 && cp <= 0xA97F) ||
+	       (cp >= 0xD7B0 && cp <= 0xD7FF);
+}
+
+static int is_simple_kind(int k)
+{
+	return k == K_LETTER || k == K_DIGIT || k == K_NUM;
+}
+
+static void fold_tab_init(void)
+{
+	for (int32_t cp = FOLD_TAB_LO; cp < FOLD_TAB_HI; cp++) {
+		int k = uni_kind(cp);
+		if (!is_simple_kind(k) || is_jamo(cp) ||
+		    utf8proc_get_property(cp)->combining_class != 0)
+			continue;
+		uint8_t u[4];
+		int32_t w[32];
+		utf8proc_ssize_t n = utf8proc_encode_char(cp, u);
+		n = utf8proc_decompose_custom(u, n, w, 32, FOLD_OPTS,
+		                              map_apostrophe, NULL);
+		if (n < 1 || n > 32) continue;
+		n = utf8proc_normalize_utf32(
+		    w, n, (utf8proc_option_t)(UTF8PROC_COMPOSE | UTF8PROC_STABLE));
+		if (n != 1) continue;
+		int32_t f = w[0];
+		if (f <= 0 || f > 0xFFFF || is_jamo(f) || folded_kind(f) != k ||
+		    utf8proc_get_property(f)->combining_class != 0)
+			continue;
+		fold_tab[cp - FOLD_TAB_LO] = (uint16_t)f;
+	}
+}
+
+/* Folded form of one character of a simple run, or 0 if not simple. */
+static inline int32_t simple_fold(int32_t cp)
+{
+	if (cp < FOLD_TAB_HI) {
+		if (cp == 0x02BC) return '\'';
+		return cp < 0 ? 0 : fold_tab[cp - FOLD_TAB_LO];
+	}
+	if (cp == 0x2019) return '\'';
+	if ((cp >= 0x3041 && cp <= 0x3096) || (cp >= 0x30A1 && cp <= 0x30FA) ||
+	    (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) ||
+	    (cp >= 0xAC00 && cp <= 0xD7A3))
+		return cp;
+	return 0;
+}
+
+/* Folds a non-ASCII run with the fast path.  Returns -1 if the run is
+** not simple, else the folded length. */
+static long fold_simple(ns_tokenizer *t, const uint8_t *s, const uint8_t *e)
+{
+	size_t out = 0, cl;
+	int cut = 0;
+	pthread_once(&fold_tab_once, fold_tab_init);
+	while (s < e) {
+		uint8_t c = *s;
+		if (c < 0x80) {
+			if (out >= NS_MAX_TOKEN) {
+				cut = 1;
+				break;
+			}
+			t->buf[out++] = (char)byte_lower[c];
+			s++;
+			continue;
+		}
+		int32_t f = simple_fold(utf8_decode(s, e, &cl));
+		if (f == 0) return -1;
+		uint8_t enc[4];
+		size_t el = (size_t)utf8proc_encode_char(f, enc);
+		if (out + el > NS_MAX_TOKEN) {
+			cut = 1;
+			break;
+		}
+		memcpy(t->buf + out, enc, el);
+		out += el;
+		s += cl;
+	}
+	t->buf[out] = 0;
+	return (long)(cut ? strip_trailing(t->buf, out) : out);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Tokenizer                                                                */
 /* ------------------------------------------------------------------------ */
@@ -440,7 +539,13 @@ int ns_tok_next(ns_tokenizer *t, ns_token *tok)
 			p = scan_run(s, e, k, cl, &ascii);
 		}
 		t->pos = (size_t)(p - b);
-		size_t n = ascii ? fold_ascii(t, s, p) : fold_unicode(t, s, p);
+		size_t n;
+		if (ascii) {
+			n = fold_ascii(t, s, p);
+		} else {
+			long r = fold_simple(t, s, p);
+			n = r >= 0 ? (size_t)r : fold_unicode(t, s, p);
+		}
 		if (n == 0) continue;
 		tok->text = t->buf;
 		tok->len = n;

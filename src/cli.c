@@ -166,6 +166,8 @@ static const char query_help[] =
     "  --json           one JSON object a hit: rank, id, score, title,\n"
     "                   path, snippet\n"
     "  --count          print only the number of matching documents\n"
+    "  --plain          no query syntax: every word is an optional term\n"
+    "                   (for natural-language topics, e.g. with --batch)\n"
     "  --batch FILE     read 'qid<TAB>query' lines ('-' for stdin) and print\n"
     "                   TREC run lines: qid Q0 docid rank score nsearch\n"
     "  --k1 X, --b Y    BM25 parameters (default 0.9 and 0.4)\n"

@@ -167,6 +167,8 @@ int cmd_query(int argc, char **argv)
 			q.json = 1;
 		} else if (OPT("--count")) {
 			q.count = 1;
+		} else if (OPT("--plain")) {
+			q.so.plain = 1;
 		} else if (OPT("-k")) {
 			VALUE();
 			if (val && (cli_parse_size(val, &q.so.k) || q.so.k > 1000000))

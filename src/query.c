@@ -21,6 +21,7 @@ typedef struct parser {
 	char *err;
 	int depth;
 	size_t n_clauses;
+	size_t max_terms; /* per analysed text; 0 means 64 */
 } parser;
 
 static int perr(parser *p, const char *msg)
@@ -124,7 +125,8 @@ static int analyse(parser *p, const char *text, size_t len, ns_qnode **out)
 	ns_tok_init(&tz, text, len);
 	while (ns_tok_next(&tz, &tok)) {
 		if (!n && !(n = node_new(NS_Q_TERM))) return NS_ENOMEM;
-		if (n->n_terms >= 64) break; /* phrases longer than this are cut */
+		if (n->n_terms >= (p->max_terms ? p->max_terms : 64))
+			break; /* phrases longer than this are cut */
 		size_t sl;
 		const char *s = ns_stem(p->st, tok.text, tok.len, &sl);
 		char **t = ns_realloc(n->terms, (n->n_terms + 1) * sizeof *t);
@@ -383,4 +385,44 @@ static size_t collect(const ns_qnode *n, const char **out, size_t k,
 size_t ns_query_terms(const ns_qnode *n, const char **out, size_t max)
 {
 	return collect(n, out, 0, max);
+}
+
+int ns_query_parse_plain(const char *q, ns_stemmer *st, ns_qnode **out,
+                         char **err)
+{
+	*out = NULL;
+	*err = NULL;
+	parser p;
+	memset(&p, 0, sizeof p);
+	p.q = q;
+	p.st = st;
+	p.max_terms = MAX_CLAUSES;
+	ns_qnode *words;
+	NS_TRY(analyse(&p, q, strlen(q), &words));
+	if (!words) {
+		*err = ns_fmt("query has no searchable words");
+		return NS_ESYNTAX;
+	}
+	ns_qnode *b = node_new(NS_Q_BOOL);
+	if (!b) {
+		ns_query_free(words);
+		return NS_ENOMEM;
+	}
+	for (size_t i = 0; i < words->n_terms; i++) {
+		ns_qnode *t = node_new(NS_Q_TERM);
+		char **terms = t ? ns_malloc(sizeof *terms) : NULL;
+		if (!terms || add_kid(b, t)) {
+			if (!terms) ns_free(t);
+			ns_query_free(words);
+			ns_query_free(b);
+			return NS_ENOMEM;
+		}
+		t->terms = terms;
+		t->terms[0] = words->terms[i];
+		words->terms[i] = NULL;
+		t->n_terms = 1;
+	}
+	ns_query_free(words);
+	*out = b;
+	return NS_OK;
 }

@@ -43,6 +43,10 @@ typedef struct ns_qnode {
 /* Parses q.  On NS_ESYNTAX, *err (caller frees) says what and where. */
 int ns_query_parse(const char *q, ns_stemmer *st, ns_qnode **out,
                    char **err);
+/* Plain mode: every token of q is an optional term, operators and quotes
+** included as ordinary text (a bag of words, as for TREC topics). */
+int ns_query_parse_plain(const char *q, ns_stemmer *st, ns_qnode **out,
+                         char **err);
 void ns_query_free(ns_qnode *n);
 
 /* Collects the distinct positive terms (for highlighting); the strings are

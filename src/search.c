@@ -552,7 +552,8 @@ int ns_search(ns_index *ix, const char *query, const ns_search_options *opt,
 	if (!st) return NS_ENOMEM;
 	ns_qnode *qn;
 	char *err = NULL;
-	int rc = ns_query_parse(query, st, &qn, &err);
+	int rc = o.plain ? ns_query_parse_plain(query, st, &qn, &err)
+	                 : ns_query_parse(query, st, &qn, &err);
 	ns_index_unstemmer(ix, st);
 	if (rc) {
 		if (errmsg) *errmsg = err;
