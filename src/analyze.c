@@ -3,11 +3,17 @@
 ** stemmer.  The rules are documented in analyze.h; this file owns them.
 **
 ** Tokenizer outline: ns_tok_next() first finds the extent of the next run
-** (a byte-class table decides ASCII bytes, utf8proc's property table the
-** rest), then folds it: runs made only of ASCII bytes are lowercased by
-** table; any other run is folded with utf8proc in chunks of at most
-** NS_TOK_FOLD_CHUNK input bytes into the tokenizer's own buffers.  Nothing
-** is allocated per token.
+** (scan_run: a byte-class table decides ASCII bytes, a per-code-point
+** table built once from utf8proc's properties the rest), then folds it
+** along one of three paths that give identical results:
+**   fold_ascii    runs of ASCII bytes: lowercase by table;
+**   fold_simple   runs whose every character folds on its own to one
+**                 starter (most Latin, Greek, Cyrillic, CJK...): by table;
+**   fold_unicode  anything else: utf8proc, in chunks of at most
+**                 NS_TOK_FOLD_CHUNK input bytes.
+** All of them write into the tokenizer's own buffers: nothing is allocated
+** per token.  tests/test_analyze.c checks that the paths agree (every BMP
+** character, and random strings).
 */
 #include <limits.h>
 #include <pthread.h>
@@ -57,6 +63,15 @@ enum {
 	K_APOS,    /* ' U+2019 U+02BC */
 	K_NUMSEP   /* . , */
 };
+
+/* Per-code-point tables for U+0080..U+2FFF, filled once (tables_init):
+** the kind of each code point, and its simple fold (see fold_simple). */
+#define TAB_LO 0x80
+#define TAB_HI 0x3000
+static uint8_t kind_tab[TAB_HI - TAB_LO];
+static uint16_t fold_tab[TAB_HI - TAB_LO];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+static void tables_init(void);
 
 static int is_word_kind(int k)
 {
@@ -170,12 +185,47 @@ static inline int kind_at(const uint8_t *p, const uint8_t *e, size_t *clen)
 		return ascii_kind(*p);
 	}
 	int32_t cp = utf8_decode(p, e, clen);
-	return cp < 0 ? K_SEP : uni_kind(cp);
+	if (cp < 0) return K_SEP;
+	if (cp < TAB_HI) {
+		pthread_once(&tables_once, tables_init);
+		return kind_tab[cp - TAB_LO];
+	}
+	return uni_kind(cp);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Folding                                                                  */
 /* ------------------------------------------------------------------------ */
+
+/* Encodes a valid code point as UTF-8 into o; returns its length. */
+static inline size_t utf8_encode(int32_t cp, char *o)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | cp >> 12);
+		o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | cp >> 18);
+	o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+	o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+static size_t utf8_len(int32_t cp)
+{
+	return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
 
 static int is_strip_char(char c) { return c == '\'' || c == '.' || c == ','; }
 
@@ -308,16 +358,13 @@ static size_t fold_unicode(ns_tokenizer *t, const uint8_t *s,
 			int k = folded_kind(cp);
 			if (k == K_SEP) continue; /* dropped, transparent */
 			if (pend && k != (pend == '\'' ? K_LETTER : K_DIGIT)) pend = 0;
-			uint8_t enc[4];
-			size_t el = (size_t)utf8proc_encode_char(cp, enc);
-			if (out + (pend != 0) + el > NS_MAX_TOKEN) {
+			if (out + (pend != 0) + utf8_len(cp) > NS_MAX_TOKEN) {
 				full = 1;
 				break;
 			}
 			if (pend) t->buf[out++] = pend;
 			pend = 0;
-			memcpy(t->buf + out, enc, el);
-			out += el;
+			out += utf8_encode(cp, t->buf + out);
 			if (k != K_MARK) last = k;
 		}
 		p = cut;
@@ -336,10 +383,6 @@ static size_t fold_unicode(ns_tokenizer *t, const uint8_t *s,
 ** holds that single folded code point for U+0080..U+2FFF (0: not simple);
 ** Han, kana and Hangul syllables fold to themselves.  Any other character
 ** sends the run to fold_unicode(). */
-#define FOLD_TAB_LO 0x80
-#define FOLD_TAB_HI 0x3000
-static uint16_t fold_tab[FOLD_TAB_HI - FOLD_TAB_LO];
-static pthread_once_t fold_tab_once = PTHREAD_ONCE_INIT;
 
 static int is_jamo(int32_t cp)
 {
@@ -352,10 +395,11 @@ static int is_simple_kind(int k)
 	return k == K_LETTER || k == K_DIGIT || k == K_NUM;
 }
 
-static void fold_tab_init(void)
+static void tables_init(void)
 {
-	for (int32_t cp = FOLD_TAB_LO; cp < FOLD_TAB_HI; cp++) {
+	for (int32_t cp = TAB_LO; cp < TAB_HI; cp++) {
 		int k = uni_kind(cp);
+		kind_tab[cp - TAB_LO] = (uint8_t)k;
 		if (!is_simple_kind(k) || is_jamo(cp) ||
 		    utf8proc_get_property(cp)->combining_class != 0)
 			continue;
@@ -372,16 +416,16 @@ static void fold_tab_init(void)
 		if (f <= 0 || f > 0xFFFF || is_jamo(f) || folded_kind(f) != k ||
 		    utf8proc_get_property(f)->combining_class != 0)
 			continue;
-		fold_tab[cp - FOLD_TAB_LO] = (uint16_t)f;
+		fold_tab[cp - TAB_LO] = (uint16_t)f;
 	}
 }
 
 /* Folded form of one character of a simple run, or 0 if not simple. */
 static inline int32_t simple_fold(int32_t cp)
 {
-	if (cp < FOLD_TAB_HI) {
+	if (cp < TAB_HI) {
 		if (cp == 0x02BC) return '\'';
-		return cp < 0 ? 0 : fold_tab[cp - FOLD_TAB_LO];
+		return cp < 0 ? 0 : fold_tab[cp - TAB_LO];
 	}
 	if (cp == 0x2019) return '\'';
 	if ((cp >= 0x3041 && cp <= 0x3096) || (cp >= 0x30A1 && cp <= 0x30FA) ||
@@ -397,7 +441,7 @@ static long fold_simple(ns_tokenizer *t, const uint8_t *s, const uint8_t *e)
 {
 	size_t out = 0, cl;
 	int cut = 0;
-	pthread_once(&fold_tab_once, fold_tab_init);
+	pthread_once(&tables_once, tables_init);
 	while (s < e) {
 		uint8_t c = *s;
 		if (c < 0x80) {
@@ -411,14 +455,11 @@ static long fold_simple(ns_tokenizer *t, const uint8_t *s, const uint8_t *e)
 		}
 		int32_t f = simple_fold(utf8_decode(s, e, &cl));
 		if (f == 0) return -1;
-		uint8_t enc[4];
-		size_t el = (size_t)utf8proc_encode_char(f, enc);
-		if (out + el > NS_MAX_TOKEN) {
+		if (out + utf8_len(f) > NS_MAX_TOKEN) {
 			cut = 1;
 			break;
 		}
-		memcpy(t->buf + out, enc, el);
-		out += el;
+		out += utf8_encode(f, t->buf + out);
 		s += cl;
 	}
 	t->buf[out] = 0;
@@ -531,10 +572,15 @@ int ns_tok_next(ns_tokenizer *t, ns_token *tok)
 		const uint8_t *s = p;
 		int ascii = *s < 0x80;
 		if (k == K_CJK) {
-			/* one ideograph/kana plus its combining marks */
-			p += cl;
-			while (p < e && *p >= 0x80 && kind_at(p, e, &cl) == K_MARK)
-				p += cl;
+			/* one ideograph/kana plus its combining marks (looking
+			** through default ignorables, as scan_run does) */
+			const uint8_t *q = p += cl;
+			while (q < e && *q >= 0x80) {
+				int kk = kind_at(q, e, &cl);
+				if (kk != K_MARK && kk != K_IGN) break;
+				q += cl;
+				if (kk == K_MARK) p = q;
+			}
 		} else {
 			p = scan_run(s, e, k, cl, &ascii);
 		}

@@ -439,7 +439,7 @@ ns_stemmer *ns_index_stemmer(ns_index *ix)
 	pthread_mutex_lock(&ix->lock);
 	if (ix->n_pool) s = ix->pool[--ix->n_pool];
 	pthread_mutex_unlock(&ix->lock);
-	if (!s && ns_stem_open(ix->man.lang, &s) != NS_OK) s = NULL;
+	if (!s && ns_stem_open_cache(ix->man.lang, 1024, &s) != NS_OK) s = NULL;
 	return s;
 }
 

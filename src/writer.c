@@ -193,7 +193,7 @@ int ns_writer_open(const char *dir, const ns_writer_options *opt,
 	for (size_t i = 0; lang[i]; i++)
 		w->lang[i] = (char)(lang[i] >= 'A' && lang[i] <= 'Z' ? lang[i] + 32
 		                                                     : lang[i]);
-	if ((rc = ns_stem_open(w->lang, &w->stem))) goto fail;
+	if ((rc = ns_stem_open_cache(w->lang, 0, &w->stem))) goto fail; /* the vocabulary is the cache */
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		msg = ns_fmt("cannot create index directory '%s': %s", dir,
 		             strerror(errno));
@@ -538,7 +538,7 @@ static void encode_term(ns_writer *w, const wterm *t, enc *e, uint32_t *max_tf,
 	r->len = 0;
 	q->len = 0;
 	if (ns_buf_reserve(r, (size_t)nb * NS_SKIP_ENTRY)) return;
-	memset(r->p, 0, (size_t)nb * NS_SKIP_ENTRY);
+	if (nb) memset(r->p, 0, (size_t)nb * NS_SKIP_ENTRY); /* r->p may be NULL */
 	r->len = (size_t)nb * NS_SKIP_ENTRY;
 	size_t data0 = r->len;
 	uint32_t gaps[NS_BLOCK], tfm[NS_BLOCK];
