@@ -57,6 +57,7 @@ static int run_query(void *ctx, const char *query, peer_mode mode, int k,
 	o.k = (size_t)k;
 	o.count_only = mode == PEER_MODE_COUNT;
 	o.plain = mode == PEER_MODE_TREC;
+	o.no_total = mode != PEER_MODE_COUNT; /* TOP_10 does not count */
 	ns_results *r;
 	char *err = NULL;
 	int rc = ns_search(q->ix, query, &o, &r, &err);

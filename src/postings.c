@@ -62,13 +62,17 @@ int ns_pcur_open(ns_pcur *c, const ns_seg *seg, const ns_terminfo *ti)
 	c->end = r + ti->post_len;
 	c->pdata = seg->pos_body + ti->pos_off;
 	c->pend = c->pdata + ti->pos_len;
+	c->max_tf = ti->max_tf;
+	c->min_dl = ti->min_dl;
 	return load_block(c, 0);
 }
 
 void ns_pcur_close(ns_pcur *c)
 {
 	ns_free(c->pos);
+	ns_free(c->chunk_off);
 	c->pos = NULL;
+	c->chunk_off = NULL;
 }
 
 int ns_pcur_next(ns_pcur *c)
@@ -85,39 +89,71 @@ int ns_pcur_next(ns_pcur *c)
 	return load_block(c, c->blk + 1);
 }
 
+/* First block after the current one whose last document is >= target, or
+** c->nb when there is none: galloping, then binary search. */
+static uint32_t find_block(const ns_pcur *c, uint32_t target)
+{
+	uint32_t lo = c->blk + 1, step = 1;
+	while (lo < c->nb && skip_last(c, lo) < target) {
+		lo += step;
+		step *= 2;
+	}
+	uint32_t hi = lo < c->nb ? lo : c->nb;
+	lo = lo - step / 2 > c->blk ? lo - step / 2 : c->blk + 1;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (skip_last(c, mid) < target)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int ns_pcur_advance(ns_pcur *c, uint32_t target)
 {
 	if (c->doc >= target) return c->rc;
-	if (c->skip && c->docs[c->n - 1] < target) {
-		/* gallop over the skip entries, then binary search */
-		uint32_t lo = c->blk + 1, step = 1, hi;
-		while (lo < c->nb && skip_last(c, lo) < target) {
-			lo += step;
-			step *= 2;
-		}
-		hi = lo < c->nb ? lo : c->nb - 1;
-		lo = lo - step / 2 > c->blk ? lo - step / 2 : c->blk + 1;
-		if (lo > hi) lo = hi;
-		while (lo < hi) {
-			uint32_t mid = lo + (hi - lo) / 2;
-			if (skip_last(c, mid) < target)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (skip_last(c, lo) < target) {
+	if (c->docs[c->n - 1] < target) {
+		uint32_t b = c->skip ? find_block(c, target) : c->nb;
+		if (b >= c->nb) {
 			c->doc = NS_DOC_END;
 			return NS_OK;
 		}
-		NS_TRY(load_block(c, lo));
-	} else if (c->docs[c->n - 1] < target) {
-		c->doc = NS_DOC_END;
-		return NS_OK;
+		NS_TRY(load_block(c, b));
 	}
 	uint32_t i = c->i;
 	while (c->docs[i] < target) i++;
 	c->i = i;
 	c->doc = c->docs[i];
+	return NS_OK;
+}
+
+void ns_pcur_block_info(const ns_pcur *c, uint32_t b, uint32_t *max_tf,
+                        uint32_t *min_dl, uint32_t *last_doc)
+{
+	if (c->skip) {
+		const uint8_t *s = c->skip + (size_t)b * NS_SKIP_ENTRY;
+		*last_doc = ns_get_le32(s);
+		*max_tf = ns_get_le32(s + 12);
+		*min_dl = ns_get_le32(s + 16);
+	} else {
+		*last_doc = c->docs[c->n - 1];
+		*max_tf = c->max_tf;
+		*min_dl = c->min_dl;
+	}
+}
+
+int ns_pcur_peek(const ns_pcur *c, uint32_t target, uint32_t *max_tf,
+                 uint32_t *min_dl, uint32_t *last_doc)
+{
+	if (c->doc == NS_DOC_END) return NS_DONE;
+	uint32_t b = c->blk;
+	if (c->docs[c->n - 1] < target) {
+		if (!c->skip) return NS_DONE;
+		b = find_block(c, target);
+		if (b >= c->nb) return NS_DONE;
+	}
+	ns_pcur_block_info(c, b, max_tf, min_dl, last_doc);
 	return NS_OK;
 }
 
@@ -138,6 +174,9 @@ uint32_t ns_pcur_tf(ns_pcur *c)
 	return c->tfs[c->i];
 }
 
+/* Prepares the current block's positions: prefix sums of the tfs and the
+** byte offset of every packed chunk, found by reading their width bytes.
+** Chunks are decoded only when a posting inside them is asked for. */
 static int load_positions(ns_pcur *c)
 {
 	if (!c->tf_ready && load_tfs(c)) return c->rc;
@@ -155,26 +194,54 @@ static int load_positions(ns_pcur *c)
 		c->pos = p;
 		c->pos_cap = cap;
 	}
+	c->n_chunks = total / NS_BLOCK;
+	if (c->n_chunks + 1 > c->chunk_cap) {
+		size_t cap = (size_t)c->n_chunks + 16;
+		uint32_t *p = ns_realloc(c->chunk_off, cap * sizeof *p);
+		if (!p) return c->rc = NS_ENOMEM;
+		c->chunk_off = p;
+		c->chunk_cap = cap;
+	}
 	uint32_t off = c->skip ? ns_get_le32(c->skip + (size_t)c->blk * NS_SKIP_ENTRY + 8)
 	                       : 0;
-	if (off > (size_t)(c->pend - c->pdata)) return fail(c);
-	const uint8_t *p = c->pdata + off;
-	uint64_t k = 0;
-	while (total - k >= NS_BLOCK) {
-		if (ns_unpack128(&p, c->pend, c->pos + k)) return fail(c);
-		k += NS_BLOCK;
+	size_t avail = (size_t)(c->pend - c->pdata);
+	for (uint64_t k = 0; k < c->n_chunks; k++) {
+		if (off >= avail || c->pdata[off] > 32) return fail(c);
+		c->chunk_off[k] = off;
+		off += (uint32_t)(1 + 16 * c->pdata[off]);
 	}
-	if (k < total && ns_vtail_get(&p, c->pend, (size_t)(total - k), c->pos + k))
-		return fail(c);
+	if (off > avail) return fail(c);
+	c->chunk_off[c->n_chunks] = off;
+	c->tail_ready = 0;
 	c->pos_ready = 1;
+	return NS_OK;
+}
+
+/* Decodes the chunks that hold stream entries [from, to). */
+static int decode_range(ns_pcur *c, uint64_t from, uint64_t to)
+{
+	uint64_t full = c->n_chunks * NS_BLOCK;
+	for (uint64_t k = from / NS_BLOCK; k * NS_BLOCK < to && k < c->n_chunks; k++) {
+		const uint8_t *p = c->pdata + c->chunk_off[k];
+		if (ns_unpack128(&p, c->pend, c->pos + k * NS_BLOCK)) return fail(c);
+	}
+	if (to > full && !c->tail_ready) {
+		const uint8_t *p = c->pdata + c->chunk_off[c->n_chunks];
+		uint64_t total = c->pos_start[c->n];
+		if (ns_vtail_get(&p, c->pend, (size_t)(total - full), c->pos + full))
+			return fail(c);
+		c->tail_ready = 1;
+	}
 	return NS_OK;
 }
 
 int ns_pcur_positions(ns_pcur *c, uint32_t *out)
 {
 	if (!c->pos_ready) NS_TRY(load_positions(c));
-	const uint32_t *v = c->pos + c->pos_start[c->i];
-	uint64_t n = c->pos_start[c->i + 1] - c->pos_start[c->i];
+	uint64_t from = c->pos_start[c->i], to = c->pos_start[c->i + 1];
+	NS_TRY(decode_range(c, from, to));
+	const uint32_t *v = c->pos + from;
+	uint64_t n = to - from;
 	uint32_t p = 0;
 	for (uint64_t j = 0; j < n; j++) {
 		uint32_t q = j ? p + v[j] : v[j];
@@ -187,14 +254,5 @@ int ns_pcur_positions(ns_pcur *c, uint32_t *out)
 void ns_pcur_block_max(const ns_pcur *c, uint32_t *max_tf, uint32_t *min_dl,
                        uint32_t *last_doc)
 {
-	if (c->skip) {
-		const uint8_t *s = c->skip + (size_t)c->blk * NS_SKIP_ENTRY;
-		*last_doc = ns_get_le32(s);
-		*max_tf = ns_get_le32(s + 12);
-		*min_dl = ns_get_le32(s + 16);
-	} else {
-		*last_doc = c->docs[c->n - 1];
-		*max_tf = UINT32_MAX;
-		*min_dl = 0;
-	}
+	ns_pcur_block_info(c, c->blk, max_tf, min_dl, last_doc);
 }

@@ -26,9 +26,15 @@ typedef struct ns_pcur {
 	int rc;                    /* sticky: NS_ECORRUPT on damaged data */
 	uint32_t docs[NS_BLOCK];
 	uint32_t tfs[NS_BLOCK];
-	uint32_t *pos;             /* decoded position deltas of the block */
+	uint32_t max_tf, min_dl;   /* of the whole list (dictionary) */
+	/* positions of the current block: decoded lazily, chunk by chunk */
+	uint32_t *pos;             /* position deltas, indexed like the stream */
 	size_t pos_cap;
 	uint64_t pos_start[NS_BLOCK + 1];
+	uint32_t *chunk_off;       /* byte offset of each packed chunk + tail */
+	size_t chunk_cap;
+	uint64_t n_chunks;         /* full chunks of NS_BLOCK positions */
+	int tail_ready;
 } ns_pcur;
 
 /* Positions the cursor on the first posting.  NS_OK or NS_ECORRUPT. */
@@ -41,6 +47,14 @@ uint32_t ns_pcur_tf(ns_pcur *c);                 /* 0 after an error */
 /* Absolute positions of the current posting into out (tf of them).
 ** out must hold ns_pcur_tf() values. */
 int ns_pcur_positions(ns_pcur *c, uint32_t *out);
+/* Block-max data of the block that holds the first posting >= target,
+** found through the skip data without decoding anything.  NS_OK, or
+** NS_DONE when no posting >= target remains. */
+int ns_pcur_peek(const ns_pcur *c, uint32_t target, uint32_t *max_tf,
+                 uint32_t *min_dl, uint32_t *last_doc);
+/* Number of blocks and the block-max data of block b (b < nb). */
+void ns_pcur_block_info(const ns_pcur *c, uint32_t b, uint32_t *max_tf,
+                        uint32_t *min_dl, uint32_t *last_doc);
 /* Block-max data of the block holding the current posting. */
 void ns_pcur_block_max(const ns_pcur *c, uint32_t *max_tf, uint32_t *min_dl,
                        uint32_t *last_doc);

@@ -534,6 +534,321 @@ static int fill_hit(const ns_index *ix, hit *h)
 	return h->id && h->title && h->path ? NS_OK : NS_ENOMEM;
 }
 
+/* ---- top-k selection ----------------------------------------------------- */
+
+typedef struct topk {
+	hit *heap;
+	size_t n, k;
+	double theta; /* score to beat once the heap is full */
+} topk;
+
+static inline int topk_full(const topk *t) { return t->n == t->k; }
+
+/* Offers a hit; documents arrive in increasing document number, so a hit
+** whose score equals the worst kept one loses the tie. */
+static void topk_push(topk *t, double score, uint64_t docno, uint32_t seg,
+                      uint32_t local)
+{
+	if (t->k == 0) return;
+	hit h;
+	memset(&h, 0, sizeof h);
+	h.score = score;
+	h.docno = docno;
+	h.seg = seg;
+	h.local = local;
+	if (t->n < t->k) {
+		t->heap[t->n] = h;
+		heap_up(t->heap, t->n++);
+	} else if (better(&h, &t->heap[0])) {
+		t->heap[0] = h;
+		heap_down(t->heap, t->n, 0);
+	} else {
+		return;
+	}
+	if (topk_full(t)) t->theta = t->heap[0].score;
+}
+
+/* ---- exhaustive evaluation (the reference) and counting ------------------- */
+
+static int eval_exhaustive(qctx *q, const ns_qnode *qn, double k1, uint32_t segi,
+                           topk *t, uint64_t *total, int score)
+{
+	it *root;
+	int rc = build(q, qn, k1, &root);
+	while (!rc && root->doc != NS_DOC_END) {
+		(*total)++;
+		if (score)
+			topk_push(t, root->score(root), q->seg->base + root->doc, segi,
+			          root->doc);
+		root->next(root);
+		rc = q->rc;
+	}
+	if (!rc) rc = q->rc;
+	if (root) root->destroy(root);
+	return rc;
+}
+
+/* ---- dynamic pruning for flat queries -------------------------------------- */
+/*
+** A flat query is a term, or a BOOL whose clauses are all terms.  For those,
+** top-k is computed with upper bounds on each term's score: per term (over
+** the whole list) and per block of 128 postings (from the skip data's max tf
+** and min document length), both valid for any k1 and b.
+**
+** Disjunctions use MaxScore: terms sorted by bound; the lowest ones whose
+** bounds add up to no more than the current k-th score (theta) cannot make
+** a document enter the top-k alone, so only the others ("essential") are
+** iterated, and the rest are probed, highest bound first, while the
+** document can still beat theta; a probe first checks the bound of the
+** block that would hold the document, without decoding it.
+**
+** Conjunctions (+a +b) leap through the rarest list; where the block bounds
+** of all required terms plus the optional terms' bounds cannot beat theta,
+** the whole run of documents up to the end of the nearest block is skipped.
+**
+** Bounds are inflated by a relative 1e-9 so that rounding can never make a
+** bound smaller than a score computed from the same numbers.
+*/
+
+typedef struct tcur {
+	ns_pcur c;
+	double w;  /* idf * (k1 + 1) */
+	double ub; /* bound over the whole list in this segment */
+	uint64_t df;
+} tcur;
+
+static inline double ub_of(const qctx *q, double w, uint32_t max_tf,
+                           uint32_t min_dl)
+{
+	double tf = (double)max_tf;
+	return w * tf / (tf + q->kb0 + q->kb1 * (double)min_dl) * (1 + 1e-9);
+}
+
+static inline double tcur_score(const qctx *q, tcur *t)
+{
+	return bm25(q, t->w, (double)ns_pcur_tf(&t->c), t->c.doc);
+}
+
+static int is_flat(const ns_qnode *n)
+{
+	if (n->kind == NS_Q_TERM) return 1;
+	if (n->kind != NS_Q_BOOL) return 0;
+	for (size_t i = 0; i < n->n_kids; i++)
+		if (n->kids[i]->kind != NS_Q_TERM) return 0;
+	return 1;
+}
+
+static int open_tcur(qctx *q, const char *term, double k1, tcur *t)
+{
+	uint64_t df;
+	NS_TRY(global_df(q->ix, term, &df));
+	t->w = ns_bm25_idf(q->ix->n_docs, df) * (k1 + 1);
+	NS_TRY(open_cursor(q, term, &t->c));
+	t->df = t->c.df;
+	t->ub = 0;
+	for (uint32_t b = 0; b < t->c.nb; b++) {
+		uint32_t mt, md, ld;
+		ns_pcur_block_info(&t->c, b, &mt, &md, &ld);
+		double u = ub_of(q, t->w, mt, md);
+		if (u > t->ub) t->ub = u;
+		if (!t->c.skip) break;
+	}
+	return t->c.rc;
+}
+
+static int cmp_ub(const void *a, const void *b)
+{
+	const tcur *x = a, *y = b;
+	return x->ub < y->ub ? -1 : x->ub > y->ub;
+}
+static int cmp_df(const void *a, const void *b)
+{
+	const tcur *x = a, *y = b;
+	return x->df < y->df ? -1 : x->df > y->df;
+}
+
+static int is_excluded(tcur *nots, size_t n, uint32_t d)
+{
+	for (size_t i = 0; i < n; i++) {
+		ns_pcur_advance(&nots[i].c, d);
+		if (nots[i].c.doc == d) return 1;
+	}
+	return 0;
+}
+
+/* MaxScore over the SHOULD terms sh (sorted by bound), cum[i] = sum of the
+** bounds of sh[0..i]. */
+static void maxscore(qctx *q, tcur *sh, size_t ns, const double *cum,
+                     tcur *nots, size_t nn, topk *t, uint32_t segi)
+{
+	size_t first = 0; /* sh[0..first) are not essential */
+	for (;;) {
+		while (topk_full(t) && first < ns && cum[first] <= t->theta) first++;
+		if (first == ns) return;
+		uint32_t d = NS_DOC_END;
+		for (size_t i = first; i < ns; i++)
+			if (sh[i].c.doc < d) d = sh[i].c.doc;
+		if (d == NS_DOC_END) return;
+		double score = 0;
+		for (size_t i = first; i < ns; i++)
+			if (sh[i].c.doc == d) {
+				score += tcur_score(q, &sh[i]);
+				ns_pcur_next(&sh[i].c);
+			}
+		int pruned = 0;
+		for (size_t i = first; i-- > 0;) {
+			if (topk_full(t) && score + cum[i] <= t->theta) {
+				pruned = 1;
+				break;
+			}
+			uint32_t mt, md, ld;
+			if (ns_pcur_peek(&sh[i].c, d, &mt, &md, &ld) != NS_OK) continue;
+			double rest = i ? cum[i - 1] : 0;
+			if (topk_full(t) && score + ub_of(q, sh[i].w, mt, md) + rest <= t->theta)
+				continue; /* this block cannot lift d over theta */
+			ns_pcur_advance(&sh[i].c, d);
+			if (sh[i].c.doc == d) score += tcur_score(q, &sh[i]);
+		}
+		if (pruned || (topk_full(t) && score <= t->theta)) continue;
+		if (!is_excluded(nots, nn, d))
+			topk_push(t, score, q->seg->base + d, segi, d);
+	}
+}
+
+/* Conjunction of the MUST terms mu (sorted by df), optional SHOULD terms sh
+** (sorted by bound, cum as above). */
+static void conjunction(qctx *q, tcur *mu, size_t nm, tcur *sh, size_t ns,
+                        const double *cum, tcur *nots, size_t nn, topk *t,
+                        uint32_t segi)
+{
+	double should_ub = ns ? cum[ns - 1] : 0;
+	uint32_t d = mu[0].c.doc;
+	while (d != NS_DOC_END && !q->rc) {
+		if (topk_full(t)) {
+			/* block-max bound of the run of documents from d */
+			double bound = should_ub;
+			uint32_t upto = NS_DOC_END;
+			for (size_t i = 0; i < nm; i++) {
+				uint32_t mt, md, ld;
+				if (ns_pcur_peek(&mu[i].c, d, &mt, &md, &ld) != NS_OK) return;
+				bound += ub_of(q, mu[i].w, mt, md);
+				if (ld < upto) upto = ld;
+			}
+			if (bound <= t->theta) {
+				if (upto == NS_DOC_END - 1) return;
+				ns_pcur_advance(&mu[0].c, upto + 1);
+				d = mu[0].c.doc;
+				continue;
+			}
+		}
+		size_t i = 1;
+		for (; i < nm; i++) {
+			ns_pcur_advance(&mu[i].c, d);
+			if (mu[i].c.doc != d) break;
+		}
+		if (i < nm) {
+			if (mu[i].c.doc == NS_DOC_END) return;
+			ns_pcur_advance(&mu[0].c, mu[i].c.doc);
+			d = mu[0].c.doc;
+			continue;
+		}
+		double score = 0;
+		for (i = 0; i < nm; i++) score += tcur_score(q, &mu[i]);
+		int pruned = 0;
+		for (size_t k = ns; k-- > 0;) {
+			if (topk_full(t) && score + cum[k] <= t->theta) {
+				pruned = 1;
+				break;
+			}
+			ns_pcur_advance(&sh[k].c, d);
+			if (sh[k].c.doc == d) score += tcur_score(q, &sh[k]);
+		}
+		if (!pruned && (!topk_full(t) || score > t->theta) &&
+		    !is_excluded(nots, nn, d))
+			topk_push(t, score, q->seg->base + d, segi, d);
+		ns_pcur_next(&mu[0].c);
+		d = mu[0].c.doc;
+	}
+}
+
+static int eval_pruned(qctx *q, const ns_qnode *qn, double k1, uint32_t segi,
+                       topk *t)
+{
+	size_t n = qn->kind == NS_Q_TERM ? 1 : qn->n_kids;
+	tcur *all = ns_calloc(n, sizeof *all);
+	double *cum = ns_calloc(n, sizeof *cum);
+	int rc = all && cum ? NS_OK : NS_ENOMEM;
+	size_t nm = 0, ns = 0, nn = 0, opened = 0;
+	/* order: MUST, SHOULD, NOT */
+	for (int pass = 0; pass < 3 && !rc; pass++) {
+		int want = pass == 0 ? NS_OCC_MUST : pass == 1 ? NS_OCC_SHOULD : NS_OCC_NOT;
+		for (size_t i = 0; i < n && !rc; i++) {
+			const ns_qnode *k = qn->kind == NS_Q_TERM ? qn : qn->kids[i];
+			int occ = qn->kind == NS_Q_TERM ? NS_OCC_SHOULD : k->occur;
+			if (occ != want) continue;
+			rc = open_tcur(q, k->terms[0], k1, &all[opened++]);
+			if (pass == 0) nm++;
+			else if (pass == 1) ns++;
+			else nn++;
+		}
+	}
+	if (!rc) {
+		tcur *mu = all, *sh = all + nm, *no = all + nm + ns;
+		qsort(mu, nm, sizeof *mu, cmp_df);
+		qsort(sh, ns, sizeof *sh, cmp_ub);
+		for (size_t i = 0; i < ns; i++) cum[i] = (i ? cum[i - 1] : 0) + sh[i].ub;
+		if (nm)
+			conjunction(q, mu, nm, sh, ns, cum, no, nn, t, segi);
+		else
+			maxscore(q, sh, ns, cum, no, nn, t, segi);
+		for (size_t i = 0; i < opened && !q->rc; i++)
+			if (all[i].c.rc) q->rc = all[i].c.rc;
+		rc = q->rc;
+	}
+	for (size_t i = 0; i < opened; i++) ns_pcur_close(&all[i].c);
+	ns_free(all);
+	ns_free(cum);
+	return rc;
+}
+
+/* Number of documents holding any of the flat query's terms (no MUST, no
+** NOT): a bitmap over the segment's documents. */
+static int count_union(qctx *q, const ns_qnode *qn, uint64_t *total)
+{
+	const ns_seg *s = q->seg;
+	size_t words = ((size_t)s->n_docs + 63) / 64;
+	uint64_t *bits = ns_calloc(words ? words : 1, sizeof *bits);
+	if (!bits) return NS_ENOMEM;
+	size_t n = qn->kind == NS_Q_TERM ? 1 : qn->n_kids;
+	int rc = NS_OK;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const ns_qnode *k = qn->kind == NS_Q_TERM ? qn : qn->kids[i];
+		ns_pcur c;
+		rc = open_cursor(q, k->terms[0], &c);
+		while (!rc && c.doc != NS_DOC_END) {
+			for (uint32_t j = c.i; j < c.n; j++)
+				bits[c.docs[j] >> 6] |= 1ull << (c.docs[j] & 63);
+			if (c.docs[c.n - 1] == NS_DOC_END - 1) break;
+			rc = ns_pcur_advance(&c, c.docs[c.n - 1] + 1);
+		}
+		if (!rc) rc = c.rc;
+		ns_pcur_close(&c);
+	}
+	uint64_t cnt = 0;
+	for (size_t w = 0; w < words; w++) cnt += (uint64_t)__builtin_popcountll(bits[w]);
+	ns_free(bits);
+	*total += cnt;
+	return rc;
+}
+
+static int only_should(const ns_qnode *qn)
+{
+	if (qn->kind == NS_Q_TERM) return 1;
+	for (size_t i = 0; i < qn->n_kids; i++)
+		if (qn->kids[i]->occur != NS_OCC_SHOULD) return 0;
+	return 1;
+}
+
 int ns_search(ns_index *ix, const char *query, const ns_search_options *opt,
               ns_results **out, char **errmsg)
 {
@@ -581,7 +896,9 @@ int ns_search(ns_index *ix, const char *query, const ns_search_options *opt,
 		}
 		r->n_terms++;
 	}
-	size_t nh = 0;
+	topk t = {heap, 0, o.count_only ? 0 : o.k, 0};
+	int flat = is_flat(qn) && !o.exhaustive;
+	int want_total = o.count_only || !o.no_total;
 	for (uint32_t s = 0; s < ix->n_segs && !rc; s++) {
 		qctx q;
 		memset(&q, 0, sizeof q);
@@ -589,30 +906,27 @@ int ns_search(ns_index *ix, const char *query, const ns_search_options *opt,
 		q.ix = ix;
 		q.kb0 = o.k1 * (1 - o.b);
 		q.kb1 = o.k1 * o.b / ix->avgdl;
-		it *root;
-		rc = build(&q, qn, o.k1, &root);
-		while (!rc && root->doc != NS_DOC_END) {
-			r->total++;
-			if (!o.count_only && o.k) {
-				hit h;
-				h.score = root->score(root);
-				h.docno = q.seg->base + root->doc;
-				h.seg = s;
-				h.local = root->doc;
-				if (nh < o.k) {
-					heap[nh] = h;
-					heap_up(heap, nh++);
-				} else if (better(&h, &heap[0])) {
-					heap[0] = h;
-					heap_down(heap, nh, 0);
-				}
-			}
-			root->next(root);
-			rc = q.rc;
+		if (!flat) {
+			/* the exhaustive evaluator counts as it goes */
+			uint64_t seen = 0;
+			rc = eval_exhaustive(&q, qn, o.k1, s, &t, &seen, t.k != 0);
+			r->total += seen;
+			continue;
 		}
-		if (!rc) rc = q.rc;
-		if (root) root->destroy(root);
+		if (t.k) rc = eval_pruned(&q, qn, o.k1, s, &t);
+		if (!rc && want_total) {
+			memset(&q.rc, 0, sizeof q.rc);
+			if (only_should(qn)) {
+				rc = count_union(&q, qn, &r->total);
+			} else {
+				uint64_t seen = 0;
+				rc = eval_exhaustive(&q, qn, o.k1, s, &t, &seen, 0);
+				r->total += seen;
+			}
+		}
 	}
+	size_t nh = t.n;
+	if (flat && !want_total) r->total = nh; /* a lower bound */
 	if (rc) goto out;
 	qsort(heap, nh, sizeof *heap, cmp_hits);
 	for (size_t i = 0; i < nh; i++) {
