@@ -71,8 +71,10 @@ void ns_pcur_close(ns_pcur *c)
 {
 	ns_free(c->pos);
 	ns_free(c->chunk_off);
+	ns_free(c->chunk_done);
 	c->pos = NULL;
 	c->chunk_off = NULL;
+	c->chunk_done = NULL;
 }
 
 int ns_pcur_next(ns_pcur *c)
@@ -200,8 +202,12 @@ static int load_positions(ns_pcur *c)
 		uint32_t *p = ns_realloc(c->chunk_off, cap * sizeof *p);
 		if (!p) return c->rc = NS_ENOMEM;
 		c->chunk_off = p;
+		uint8_t *f = ns_realloc(c->chunk_done, cap);
+		if (!f) return c->rc = NS_ENOMEM;
+		c->chunk_done = f;
 		c->chunk_cap = cap;
 	}
+	memset(c->chunk_done, 0, (size_t)c->n_chunks);
 	uint32_t off = c->skip ? ns_get_le32(c->skip + (size_t)c->blk * NS_SKIP_ENTRY + 8)
 	                       : 0;
 	size_t avail = (size_t)(c->pend - c->pdata);
@@ -222,8 +228,10 @@ static int decode_range(ns_pcur *c, uint64_t from, uint64_t to)
 {
 	uint64_t full = c->n_chunks * NS_BLOCK;
 	for (uint64_t k = from / NS_BLOCK; k * NS_BLOCK < to && k < c->n_chunks; k++) {
+		if (c->chunk_done[k]) continue;
 		const uint8_t *p = c->pdata + c->chunk_off[k];
 		if (ns_unpack128(&p, c->pend, c->pos + k * NS_BLOCK)) return fail(c);
+		c->chunk_done[k] = 1;
 	}
 	if (to > full && !c->tail_ready) {
 		const uint8_t *p = c->pdata + c->chunk_off[c->n_chunks];

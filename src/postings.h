@@ -34,6 +34,7 @@ typedef struct ns_pcur {
 	uint32_t *chunk_off;       /* byte offset of each packed chunk + tail */
 	size_t chunk_cap;
 	uint64_t n_chunks;         /* full chunks of NS_BLOCK positions */
+	uint8_t *chunk_done;       /* per chunk: decoded into pos[] already */
 	int tail_ready;
 } ns_pcur;
 

@@ -629,15 +629,6 @@ static inline double tcur_score(const qctx *q, tcur *t)
 	return bm25(q, t->w, (double)ns_pcur_tf(&t->c), t->c.doc);
 }
 
-static int is_flat(const ns_qnode *n)
-{
-	if (n->kind == NS_Q_TERM) return 1;
-	if (n->kind != NS_Q_BOOL) return 0;
-	for (size_t i = 0; i < n->n_kids; i++)
-		if (n->kids[i]->kind != NS_Q_TERM) return 0;
-	return 1;
-}
-
 static int open_tcur(qctx *q, const char *term, double k1, tcur *t)
 {
 	uint64_t df;
@@ -660,11 +651,6 @@ static int cmp_ub(const void *a, const void *b)
 {
 	const tcur *x = a, *y = b;
 	return x->ub < y->ub ? -1 : x->ub > y->ub;
-}
-static int cmp_df(const void *a, const void *b)
-{
-	const tcur *x = a, *y = b;
-	return x->df < y->df ? -1 : x->df > y->df;
 }
 
 static int is_excluded(tcur *nots, size_t n, uint32_t d)
@@ -715,98 +701,286 @@ static void maxscore(qctx *q, tcur *sh, size_t ns, const double *cum,
 	}
 }
 
-/* Conjunction of the MUST terms mu (sorted by df), optional SHOULD terms sh
-** (sorted by bound, cum as above). */
-static void conjunction(qctx *q, tcur *mu, size_t nm, tcur *sh, size_t ns,
-                        const double *cum, tcur *nots, size_t nn, topk *t,
-                        uint32_t segi)
+/* A required clause of a conjunction: a term, or a phrase over several
+** cursors (its words, in order). */
+typedef struct item {
+	int phrase;
+	double w;     /* idf (summed over a phrase's words) * (k1 + 1) */
+	size_t n;     /* cursors */
+	tcur **cur;   /* the words' cursors, in phrase order */
+	uint32_t **pos;
+	size_t *cap;
+	uint64_t *starts; /* candidate start positions while matching */
+	size_t starts_cap;
+	uint32_t freq;    /* phrase occurrences in the current document */
+} item;
+
+/* Block-max bound of item it for documents from d; *upto gets the last
+** document the bound is valid for.  NS_DONE when a cursor is exhausted. */
+static int item_bound(const qctx *q, const item *cl, uint32_t d, double *ub,
+                      uint32_t *upto)
+{
+	uint32_t tf = UINT32_MAX, dl = 0;
+	for (size_t i = 0; i < cl->n; i++) {
+		uint32_t mt, md, ld;
+		if (ns_pcur_peek(&cl->cur[i]->c, d, &mt, &md, &ld) != NS_OK)
+			return NS_DONE;
+		if (mt < tf) tf = mt; /* a phrase occurs at most min(tf) times */
+		if (md > dl) dl = md; /* and the document is at least that long */
+		if (ld < *upto) *upto = ld;
+	}
+	*ub = ub_of(q, cl->w, tf, dl);
+	return NS_OK;
+}
+
+static int grow_u32(uint32_t **p, size_t *cap, size_t n)
+{
+	if (n <= *cap) return NS_OK;
+	uint32_t *b = ns_realloc(*p, n * sizeof *b);
+	if (!b) return NS_ENOMEM;
+	*p = b;
+	*cap = n;
+	return NS_OK;
+}
+
+/* Occurrences of the phrase in the current document (all its cursors sit on
+** it): start from the word with the fewest positions, keep the starts that
+** every other word confirms. */
+static int phrase_count(item *cl, uint32_t *freq)
+{
+	*freq = 0;
+	size_t r = 0;
+	uint32_t rtf = UINT32_MAX;
+	for (size_t i = 0; i < cl->n; i++) {
+		uint32_t tf = ns_pcur_tf(&cl->cur[i]->c);
+		if (!tf) return NS_ECORRUPT;
+		if (tf < rtf) {
+			rtf = tf;
+			r = i;
+		}
+	}
+	if (rtf > cl->starts_cap) {
+		uint64_t *p = ns_realloc(cl->starts, (size_t)rtf * sizeof *p);
+		if (!p) return NS_ENOMEM;
+		cl->starts = p;
+		cl->starts_cap = rtf;
+	}
+	NS_TRY(grow_u32(&cl->pos[r], &cl->cap[r], rtf));
+	NS_TRY(ns_pcur_positions(&cl->cur[r]->c, cl->pos[r]));
+	size_t ns = 0;
+	for (uint32_t j = 0; j < rtf; j++)
+		if (cl->pos[r][j] >= r) cl->starts[ns++] = cl->pos[r][j] - r;
+	for (size_t i = 0; i < cl->n && ns; i++) {
+		if (i == r) continue;
+		ns_pcur *c = &cl->cur[i]->c;
+		uint32_t tf = ns_pcur_tf(c);
+		NS_TRY(grow_u32(&cl->pos[i], &cl->cap[i], tf));
+		NS_TRY(ns_pcur_positions(c, cl->pos[i]));
+		size_t keep = 0, k = 0;
+		for (size_t j = 0; j < ns; j++) {
+			uint64_t want = cl->starts[j] + i;
+			while (k < tf && cl->pos[i][k] < want) k++;
+			if (k == tf) break;
+			if (cl->pos[i][k] == want) cl->starts[keep++] = cl->starts[j];
+		}
+		ns = keep;
+	}
+	*freq = (uint32_t)ns;
+	return NS_OK;
+}
+
+/* Conjunction: leapfrog over the cursors mu (sorted by df, rarest first)
+** that the required items draw on; optional SHOULD terms sh (sorted by
+** bound, cum as above) add to the score.  With t->k == 0 it only counts. */
+static void conjunction(qctx *q, tcur **mu, size_t nm, item *items, size_t ni,
+                        tcur *sh, size_t ns, const double *cum, tcur *nots,
+                        size_t nn, topk *t, uint32_t segi, uint64_t *count)
 {
 	double should_ub = ns ? cum[ns - 1] : 0;
-	uint32_t d = mu[0].c.doc;
+	int scoring = t->k != 0;
+	uint32_t d = mu[0]->c.doc;
 	while (d != NS_DOC_END && !q->rc) {
-		if (topk_full(t)) {
+		if (scoring && topk_full(t)) {
 			/* block-max bound of the run of documents from d */
 			double bound = should_ub;
 			uint32_t upto = NS_DOC_END;
-			for (size_t i = 0; i < nm; i++) {
-				uint32_t mt, md, ld;
-				if (ns_pcur_peek(&mu[i].c, d, &mt, &md, &ld) != NS_OK) return;
-				bound += ub_of(q, mu[i].w, mt, md);
-				if (ld < upto) upto = ld;
+			for (size_t i = 0; i < ni; i++) {
+				double ub;
+				if (item_bound(q, &items[i], d, &ub, &upto) != NS_OK) return;
+				bound += ub;
 			}
 			if (bound <= t->theta) {
 				if (upto == NS_DOC_END - 1) return;
-				ns_pcur_advance(&mu[0].c, upto + 1);
-				d = mu[0].c.doc;
+				ns_pcur_advance(&mu[0]->c, upto + 1);
+				d = mu[0]->c.doc;
 				continue;
 			}
 		}
 		size_t i = 1;
 		for (; i < nm; i++) {
-			ns_pcur_advance(&mu[i].c, d);
-			if (mu[i].c.doc != d) break;
+			ns_pcur_advance(&mu[i]->c, d);
+			if (mu[i]->c.doc != d) break;
 		}
 		if (i < nm) {
-			if (mu[i].c.doc == NS_DOC_END) return;
-			ns_pcur_advance(&mu[0].c, mu[i].c.doc);
-			d = mu[0].c.doc;
+			if (mu[i]->c.doc == NS_DOC_END) return;
+			ns_pcur_advance(&mu[0]->c, mu[i]->c.doc);
+			d = mu[0]->c.doc;
 			continue;
 		}
-		double score = 0;
-		for (i = 0; i < nm; i++) score += tcur_score(q, &mu[i]);
-		int pruned = 0;
-		for (size_t k = ns; k-- > 0;) {
-			if (topk_full(t) && score + cum[k] <= t->theta) {
-				pruned = 1;
-				break;
+		/* every cursor is on d: check the phrases, then score */
+		int match = 1;
+		for (i = 0; i < ni && match; i++) {
+			if (!items[i].phrase) continue;
+			int rc = phrase_count(&items[i], &items[i].freq);
+			if (rc) {
+				q->rc = rc;
+				return;
 			}
-			ns_pcur_advance(&sh[k].c, d);
-			if (sh[k].c.doc == d) score += tcur_score(q, &sh[k]);
+			match = items[i].freq != 0;
 		}
-		if (!pruned && (!topk_full(t) || score > t->theta) &&
-		    !is_excluded(nots, nn, d))
-			topk_push(t, score, q->seg->base + d, segi, d);
-		ns_pcur_next(&mu[0].c);
-		d = mu[0].c.doc;
+		if (match && !scoring) {
+			if (!is_excluded(nots, nn, d)) (*count)++;
+		} else if (match) {
+			double score = 0;
+			for (i = 0; i < ni; i++)
+				score += items[i].phrase
+				             ? bm25(q, items[i].w, (double)items[i].freq, d)
+				             : tcur_score(q, items[i].cur[0]);
+			int pruned = 0;
+			for (size_t k = ns; k-- > 0;) {
+				if (topk_full(t) && score + cum[k] <= t->theta) {
+					pruned = 1;
+					break;
+				}
+				ns_pcur_advance(&sh[k].c, d);
+				if (sh[k].c.doc == d) score += tcur_score(q, &sh[k]);
+			}
+			if (!pruned && (!topk_full(t) || score > t->theta) &&
+			    !is_excluded(nots, nn, d))
+				topk_push(t, score, q->seg->base + d, segi, d);
+		}
+		ns_pcur_next(&mu[0]->c);
+		d = mu[0]->c.doc;
 	}
 }
 
-static int eval_pruned(qctx *q, const ns_qnode *qn, double k1, uint32_t segi,
-                       topk *t)
+/* Shapes the pruned evaluator takes: a term, a phrase, or a BOOL of terms
+** (any role) and required phrases (see role()). */
+static int is_flat(const ns_qnode *n)
 {
-	size_t n = qn->kind == NS_Q_TERM ? 1 : qn->n_kids;
-	tcur *all = ns_calloc(n, sizeof *all);
-	double *cum = ns_calloc(n, sizeof *cum);
-	int rc = all && cum ? NS_OK : NS_ENOMEM;
-	size_t nm = 0, ns = 0, nn = 0, opened = 0;
-	/* order: MUST, SHOULD, NOT */
+	if (n->kind != NS_Q_BOOL) return 1;
+	for (size_t i = 0; i < n->n_kids; i++) {
+		const ns_qnode *k = n->kids[i];
+		if (k->kind == NS_Q_BOOL) return 0;
+		if (k->kind == NS_Q_PHRASE && k->occur == NS_OCC_NOT) return 0;
+	}
+	return 1;
+}
+
+/* The role a clause plays in the pruned evaluator, or -1 when it cannot
+** take the query.  A lone optional clause beside exclusions is required. */
+static int role(const ns_qnode *root, const ns_qnode *k)
+{
+	if (root->kind != NS_Q_BOOL) return NS_OCC_MUST;
+	if (k->occur != NS_OCC_SHOULD) return k->occur;
+	size_t pos = 0, must = 0;
+	for (size_t i = 0; i < root->n_kids; i++) {
+		if (root->kids[i]->occur != NS_OCC_NOT) pos++;
+		if (root->kids[i]->occur == NS_OCC_MUST) must++;
+	}
+	if (!must && pos == 1) return NS_OCC_MUST;
+	/* an optional phrase is left to the exhaustive evaluator */
+	return k->kind == NS_Q_PHRASE ? -1 : NS_OCC_SHOULD;
+}
+
+static int flat_ok(const ns_qnode *qn)
+{
+	if (!is_flat(qn)) return 0;
+	if (qn->kind != NS_Q_BOOL) return 1;
+	for (size_t i = 0; i < qn->n_kids; i++)
+		if (role(qn, qn->kids[i]) < 0) return 0;
+	return 1;
+}
+
+/* Pruned top-k (t->k > 0) or counting (t->k == 0, *count) for a query that
+** flat_ok() accepts. */
+static int eval_flat(qctx *q, const ns_qnode *qn, double k1, uint32_t segi,
+                     topk *t, uint64_t *count)
+{
+	const ns_qnode *one[1] = {qn};
+	const ns_qnode *const *kids = qn->kind == NS_Q_BOOL
+	                                  ? (const ns_qnode *const *)qn->kids
+	                                  : one;
+	size_t nk = qn->kind == NS_Q_BOOL ? qn->n_kids : 1;
+	size_t ncur = 0;
+	for (size_t i = 0; i < nk; i++) ncur += kids[i]->n_terms;
+	tcur *all = ns_calloc(ncur, sizeof *all);
+	tcur **ptrs = ns_calloc(ncur, sizeof *ptrs);
+	item *items = ns_calloc(nk, sizeof *items);
+	double *cum = ns_calloc(nk, sizeof *cum);
+	int rc = all && ptrs && items && cum ? NS_OK : NS_ENOMEM;
+	size_t opened = 0, nm = 0, ni = 0, ns = 0, nn = 0;
+	/* all[]: SHOULD terms, then NOT terms, then the required cursors */
 	for (int pass = 0; pass < 3 && !rc; pass++) {
-		int want = pass == 0 ? NS_OCC_MUST : pass == 1 ? NS_OCC_SHOULD : NS_OCC_NOT;
-		for (size_t i = 0; i < n && !rc; i++) {
-			const ns_qnode *k = qn->kind == NS_Q_TERM ? qn : qn->kids[i];
-			int occ = qn->kind == NS_Q_TERM ? NS_OCC_SHOULD : k->occur;
-			if (occ != want) continue;
-			rc = open_tcur(q, k->terms[0], k1, &all[opened++]);
-			if (pass == 0) nm++;
-			else if (pass == 1) ns++;
-			else nn++;
+		int want = pass == 0 ? NS_OCC_SHOULD : pass == 1 ? NS_OCC_NOT : NS_OCC_MUST;
+		for (size_t i = 0; i < nk && !rc; i++) {
+			const ns_qnode *k = kids[i];
+			if (role(qn, k) != want) continue;
+			if (want != NS_OCC_MUST) {
+				rc = open_tcur(q, k->terms[0], k1, &all[opened++]);
+				if (want == NS_OCC_SHOULD) ns++;
+				else nn++;
+				continue;
+			}
+			item *cl = &items[ni++];
+			cl->phrase = k->kind == NS_Q_PHRASE;
+			cl->n = k->n_terms;
+			cl->cur = ns_calloc(cl->n, sizeof *cl->cur);
+			cl->pos = ns_calloc(cl->n, sizeof *cl->pos);
+			cl->cap = ns_calloc(cl->n, sizeof *cl->cap);
+			if (!cl->cur || !cl->pos || !cl->cap) rc = NS_ENOMEM;
+			for (size_t j = 0; j < cl->n && !rc; j++) {
+				tcur *c = &all[opened++];
+				rc = open_tcur(q, k->terms[j], k1, c);
+				cl->w += c->w;
+				cl->cur[j] = c;
+				ptrs[nm++] = c;
+			}
 		}
 	}
 	if (!rc) {
-		tcur *mu = all, *sh = all + nm, *no = all + nm + ns;
-		qsort(mu, nm, sizeof *mu, cmp_df);
+		tcur *sh = all, *no = all + ns;
 		qsort(sh, ns, sizeof *sh, cmp_ub);
 		for (size_t i = 0; i < ns; i++) cum[i] = (i ? cum[i - 1] : 0) + sh[i].ub;
+		/* required cursors, rarest first (sorting pointers: items keep
+		** theirs in phrase order) */
+		for (size_t i = 1; i < nm; i++)
+			for (size_t j = i; j > 0 && ptrs[j]->df < ptrs[j - 1]->df; j--) {
+				tcur *x = ptrs[j];
+				ptrs[j] = ptrs[j - 1];
+				ptrs[j - 1] = x;
+			}
 		if (nm)
-			conjunction(q, mu, nm, sh, ns, cum, no, nn, t, segi);
-		else
+			conjunction(q, ptrs, nm, items, ni, sh, ns, cum, no, nn, t, segi,
+			            count);
+		else if (t->k)
 			maxscore(q, sh, ns, cum, no, nn, t, segi);
 		for (size_t i = 0; i < opened && !q->rc; i++)
 			if (all[i].c.rc) q->rc = all[i].c.rc;
 		rc = q->rc;
 	}
 	for (size_t i = 0; i < opened; i++) ns_pcur_close(&all[i].c);
+	for (size_t i = 0; items && i < ni; i++) {
+		for (size_t j = 0; items[i].pos && j < items[i].n; j++)
+			ns_free(items[i].pos[j]);
+		ns_free(items[i].pos);
+		ns_free(items[i].cap);
+		ns_free(items[i].cur);
+		ns_free(items[i].starts);
+	}
+	ns_free(items);
 	ns_free(all);
+	ns_free(ptrs);
 	ns_free(cum);
 	return rc;
 }
@@ -841,9 +1015,19 @@ static int count_union(qctx *q, const ns_qnode *qn, uint64_t *total)
 	return rc;
 }
 
+/* Whether the flat query has a required clause (as role() sees it). */
+static int has_must(const ns_qnode *qn)
+{
+	if (qn->kind != NS_Q_BOOL) return 1;
+	for (size_t i = 0; i < qn->n_kids; i++)
+		if (role(qn, qn->kids[i]) == NS_OCC_MUST) return 1;
+	return 0;
+}
+
 static int only_should(const ns_qnode *qn)
 {
 	if (qn->kind == NS_Q_TERM) return 1;
+	if (qn->kind == NS_Q_PHRASE) return 0;
 	for (size_t i = 0; i < qn->n_kids; i++)
 		if (qn->kids[i]->occur != NS_OCC_SHOULD) return 0;
 	return 1;
@@ -897,7 +1081,7 @@ int ns_search(ns_index *ix, const char *query, const ns_search_options *opt,
 		r->n_terms++;
 	}
 	topk t = {heap, 0, o.count_only ? 0 : o.k, 0};
-	int flat = is_flat(qn) && !o.exhaustive;
+	int flat = flat_ok(qn) && !o.exhaustive;
 	int want_total = o.count_only || !o.no_total;
 	for (uint32_t s = 0; s < ix->n_segs && !rc; s++) {
 		qctx q;
@@ -913,11 +1097,14 @@ int ns_search(ns_index *ix, const char *query, const ns_search_options *opt,
 			r->total += seen;
 			continue;
 		}
-		if (t.k) rc = eval_pruned(&q, qn, o.k1, s, &t);
+		if (t.k) rc = eval_flat(&q, qn, o.k1, s, &t, NULL);
 		if (!rc && want_total) {
-			memset(&q.rc, 0, sizeof q.rc);
+			q.rc = NS_OK;
 			if (only_should(qn)) {
 				rc = count_union(&q, qn, &r->total);
+			} else if (has_must(qn)) {
+				topk none = {NULL, 0, 0, 0};
+				rc = eval_flat(&q, qn, o.k1, s, &none, &r->total);
 			} else {
 				uint64_t seen = 0;
 				rc = eval_exhaustive(&q, qn, o.k1, s, &t, &seen, 0);
