@@ -128,6 +128,12 @@ typedef struct ns_writer ns_writer;
 typedef struct ns_writer_options {
 	const char *lang; /* stemming language, one of ns_languages() (any
 	                     case); NULL means "english"; copied */
+	size_t memory;    /* memory budget in bytes for buffered postings;
+	                     when reached, a sorted run is written to disk and
+	                     the runs are merged at commit. 0 = 256 MiB */
+	int threads;      /* analysis threads; 0 = one per CPU, 1 = none (all
+	                     work in the calling thread).  The index is the
+	                     same for every value. */
 } ns_writer_options;
 
 /*! ns_writer_open() :
@@ -179,14 +185,15 @@ NS_API int ns_writer_add(ns_writer *w, const ns_doc *doc);
 ** then nothing was published and the previous generation is intact. */
 NS_API int ns_writer_commit(ns_writer *w);
 
-/*! ns_writer_get_stats() : copies the writer's counters into *out (both
-** not NULL).  n_docs, n_postings, n_positions and input_bytes count the
-** documents added so far; n_terms and index_bytes are final only after a
-** successful ns_writer_commit(). */
+/*! Counters of a writer. */
 typedef struct ns_writer_stats {
 	uint64_t n_docs, n_terms, n_postings, n_positions;
 	uint64_t input_bytes, index_bytes;
 } ns_writer_stats;
+/*! ns_writer_get_stats() : copies the writer's counters into *out (both
+** not NULL).  n_docs, n_postings, n_positions and input_bytes count the
+** documents added so far; n_terms and index_bytes are set only by a
+** successful ns_writer_commit(). */
 NS_API void ns_writer_get_stats(const ns_writer *w, ns_writer_stats *out);
 
 /*! ns_writer_errmsg() : @return a message for the last failure of
@@ -208,10 +215,12 @@ typedef struct ns_results ns_results;
 
 /*! ns_index_open() :
 ** Opens the published generation in `dir` (not NULL) for reading, maps its
-** files (or reads them, in builds with NS_NO_MMAP) and verifies every file (magic,
-** format version, CRC32 of the whole file; for the document store, the CRC32
-** of its block index, each block's own CRC32 being checked when it is read).  On failure *out is NULL and, when errmsg is not
-** NULL, *errmsg receives a caller-owned message naming the problem, e.g.
+** files (reads them in builds with NS_NO_MMAP) and verifies every file
+** (magic, format version, CRC32 of the whole file; for the document store,
+** the CRC32 of its block index, each block's own CRC32 being checked when
+** it is read).  On success *out is an index, to be released with
+** ns_index_close().  On failure *out is NULL and, when errmsg is not NULL,
+** *errmsg receives a caller-owned message naming the problem, e.g.
 ** "seg_000001.post: checksum mismatch" (free with ns_free); *errmsg is NULL
 ** on success.  The handle sees this generation until it is closed, even
 ** after a writer publishes a newer one: reopen to see that.  Any number of
@@ -226,9 +235,7 @@ NS_API int ns_index_open(const char *dir, ns_index **out, char **errmsg);
 ** not be called on them any more (it reads the index). */
 NS_API void ns_index_close(ns_index *ix);
 
-/*! ns_index_get_stats() : fills *out (both pointers not NULL) with the
-** statistics of the open generation; lang is NUL-terminated.
-** Thread-safe. */
+/*! Index statistics. */
 typedef struct ns_index_stats {
 	uint64_t n_docs, n_terms, n_postings, n_positions;
 	double avgdl;             /* average document length in tokens */
@@ -237,8 +244,10 @@ typedef struct ns_index_stats {
 	    bytes_store, bytes_total;
 	uint32_t n_segments;
 	uint64_t generation;
-	char lang[32];
+	char lang[32];            /* stemming language, NUL-terminated */
 } ns_index_stats;
+/*! ns_index_get_stats() : fills *out (both pointers not NULL) with the
+** statistics of the open generation.  Thread-safe. */
 NS_API void ns_index_get_stats(const ns_index *ix, ns_index_stats *out);
 
 /*! Search options.  Always initialise with ns_search_options_init(), then
@@ -253,9 +262,25 @@ typedef struct ns_search_options {
 	                   ns_results_total() is only a lower bound */
 	int exhaustive; /* 1: score every matching document, without dynamic
 	                   pruning (the reference evaluator; for testing) */
+	int stopwords;  /* 1: drop Lucene's 33 classic English stopwords ("a",
+	                   "the", "of", "is"...) from the query before stemming,
+	                   except inside phrases; a query of only stopwords
+	                   keeps them.  Documents are indexed unchanged. */
+	int prf;        /* 1: pseudo-relevance feedback (RM3, as Anserini's):
+	                   a first search takes the prf_docs best documents,
+	                   their prf_terms most weighted terms are added to the
+	                   query, and the original query keeps weight
+	                   prf_weight.  Costs a second search and reading the
+	                   feedback documents.  Applies to queries of terms
+	                   and phrases without parentheses (else ignored). */
+	size_t prf_docs, prf_terms; /* RM3 fbDocs and fbTerms (default 10, 10;
+	                               0 also means 10) */
+	double prf_weight;          /* RM3 originalQueryWeight, 0 to 1
+	                               (default 0.5) */
 } ns_search_options;
 /*! ns_search_options_init() : sets *opt (not NULL) to the defaults: k = 10,
-** k1 = 0.9, b = 0.4, every flag 0. */
+** k1 = 0.9, b = 0.4, prf_docs = prf_terms = 10, prf_weight = 0.5, every
+** flag 0. */
 NS_API void ns_search_options_init(ns_search_options *opt);
 
 /*! ns_search() :
@@ -266,20 +291,21 @@ NS_API void ns_search_options_init(ns_search_options *opt);
 ** UTF-8 string (not NULL); `opt` may be NULL for the defaults; both are
 ** only read during the call.
 ** On success *out is a new ns_results, owned by the caller, to be released
-** with ns_results_free().  On failure *out is
-** NULL and, when errmsg is not NULL, *errmsg receives a caller-owned
-** message (e.g. "unbalanced parenthesis at offset 7"; free with ns_free);
-** *errmsg is NULL on success.
+** with ns_results_free().  On failure *out is NULL and, when errmsg is not
+** NULL, *errmsg receives a caller-owned message (e.g. "unbalanced
+** parenthesis at offset 7"; free with ns_free); *errmsg is NULL on success.
 ** Thread-safe for concurrent calls on the same index.
 ** @return NS_OK (zero hits included); NS_ESYNTAX (malformed query, or only
-** excluded words); NS_EINVAL (NULL query, k1 < 0, b outside [0, 1], or k
-** above 2^24); NS_ECORRUPT (damaged index, found while reading); NS_ENOMEM. */
+** excluded words); NS_EINVAL (NULL query, k1 < 0, b outside [0, 1], k
+** above 2^24, prf_weight outside [0, 1] or prf_docs or prf_terms above
+** 1000); NS_ECORRUPT (damaged index, found while reading);
+** NS_ENOMEM. */
 NS_API int ns_search(ns_index *ix, const char *query,
                      const ns_search_options *opt, ns_results **out,
                      char **errmsg);
 
 /*! ns_results_count() : @return the number of hits in r (<= k; 0 with
-** count_only).  Hits are in rank order: hit 0 is the best. */
+** count_only or k = 0).  Hits are in rank order: hit 0 is the best. */
 NS_API size_t ns_results_count(const ns_results *r);
 /*! ns_results_total() : @return the number of matching documents (every
 ** match, not just the top k; a lower bound with no_total). */

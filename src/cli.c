@@ -55,6 +55,24 @@ int cli_parse_size(const char *s, size_t *out)
 	return 0;
 }
 
+int cli_parse_bytes(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-') return -1;
+	unsigned shift = 0;
+	if (*end == 'k' || *end == 'K') shift = 10;
+	else if (*end == 'm' || *end == 'M') shift = 20;
+	else if (*end == 'g' || *end == 'G') shift = 30;
+	else if (*end) return -1;
+	if (shift && end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "iB"))
+		return -1;
+	if (v > (SIZE_MAX >> shift)) return -1;
+	*out = (size_t)(v << shift);
+	return 0;
+}
+
 int cli_parse_double(const char *s, double *out)
 {
 	char *end;
@@ -149,6 +167,10 @@ static const char index_help[] =
     "Options:\n"
     "  --lang LANG      stemming language (default english; see\n"
     "                   'nsearch langs'; 'none' disables stemming)\n"
+    "  -j, --jobs N     analysis threads (default: one per CPU); the index\n"
+    "                   is the same for every N\n"
+    "  --memory SIZE    memory budget for buffered postings (default 256M);\n"
+    "                   beyond it sorted runs are written to disk and merged\n"
     "  --index PATH     the index directory\n"
     "  -q, --quiet      no progress and no summary\n"
     "  --progress       show progress even when stderr is not a terminal\n";
@@ -168,6 +190,14 @@ static const char query_help[] =
     "  --count          print only the number of matching documents\n"
     "  --plain          no query syntax: every word is an optional term\n"
     "                   (for natural-language topics, e.g. with --batch)\n"
+    "  --stopwords      drop English stopwords (a, the, of, is... Lucene's\n"
+    "                   33) from the query, except inside phrases\n"
+    "  --prf            pseudo-relevance feedback (RM3): add the 10 best\n"
+    "                   terms of the 10 best hits to the query, which keeps\n"
+    "                   weight 0.5\n"
+    "  --prf-docs N, --prf-terms N, --prf-weight X\n"
+    "                   RM3's feedback documents, terms and original query\n"
+    "                   weight (default 10, 10, 0.5)\n"
     "  --batch FILE     read 'qid<TAB>query' lines ('-' for stdin) and print\n"
     "                   TREC run lines: qid Q0 docid rank score nsearch\n"
     "  --k1 X, --b Y    BM25 parameters (default 0.9 and 0.4)\n"

@@ -24,6 +24,8 @@ void cli_help(const char *cmd, FILE *out);
 /* Parses a non-negative number; 0 on success. */
 int cli_parse_size(const char *s, size_t *out);
 int cli_parse_double(const char *s, double *out);
+/* Parses a size with an optional K, M or G suffix (powers of 1024). */
+int cli_parse_bytes(const char *s, size_t *out);
 /* Writes s as a JSON string (with quotes), replacing invalid UTF-8. */
 void cli_json_str(FILE *f, const char *s);
 

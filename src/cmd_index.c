@@ -104,18 +104,33 @@ int cmd_index(int argc, char **argv)
 	    {"index", required_argument, NULL, 'i'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"progress", no_argument, NULL, 'p'},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"jobs", required_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	const char *lang = "english";
-	int quiet = 0, force_progress = 0, o;
+	int quiet = 0, force_progress = 0, o, jobs = 0;
+	size_t memory = 0;
 	optind = 1;
 	opterr = 0;
-	while ((o = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "qhj:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'l': lang = optarg; break;
 		case 'i': cli_index_dir = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'p': force_progress = 1; break;
+		case 'j': {
+			size_t n;
+			if (cli_parse_size(optarg, &n) || n < 1 || n > 64)
+				return cli_usage("index ", "-j needs a number from 1 to 64");
+			jobs = (int)n;
+			break;
+		}
+		case 'm':
+			if (cli_parse_bytes(optarg, &memory) || memory < (1u << 20))
+				return cli_usage("index ", "--memory needs a size of at least "
+				                 "1M, e.g. 256M or 2G");
+			break;
 		case 'h': cli_help("index", stdout); return 0;
 		default:
 			return cli_usage("index ", "unknown or incomplete option '%s'",
@@ -124,7 +139,7 @@ int cmd_index(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("index ", "index needs a directory or file to index");
-	ns_writer_options wo = {.lang = lang};
+	ns_writer_options wo = {.lang = lang, .memory = memory, .threads = jobs};
 	ictx c;
 	memset(&c, 0, sizeof c);
 	c.progress = !quiet && (force_progress || isatty(2));

@@ -57,9 +57,10 @@ int ns_pcur_open(ns_pcur *c, const ns_seg *seg, const ns_terminfo *ti)
 	const uint8_t *r = seg->post_body + ti->post_off;
 	size_t skip_len = ti->df >= NS_BLOCK ? (size_t)c->nb * NS_SKIP_ENTRY : 0;
 	if (ti->post_len < skip_len) return fail(c);
-	c->skip = skip_len ? r : NULL;
-	c->data = r + skip_len;
-	c->end = r + ti->post_len;
+	/* blocks first, then the skip table (docs/FORMAT.md#postings) */
+	c->skip = skip_len ? r + ti->post_len - skip_len : NULL;
+	c->data = r;
+	c->end = r + ti->post_len - skip_len;
 	c->pdata = seg->pos_body + ti->pos_off;
 	c->pend = c->pdata + ti->pos_len;
 	c->max_tf = ti->max_tf;

@@ -39,6 +39,14 @@ void ns_strmap_free(ns_strmap *m)
 	memset(m, 0, sizeof *m);
 }
 
+void ns_strmap_clear(ns_strmap *m)
+{
+	if (m->slots) memset(m->slots, 0, m->n_slots * sizeof *m->slots);
+	m->n = 0;
+	m->keys.len = 0;
+	m->keys.rc = NS_OK;
+}
+
 uint32_t *ns_strmap_get(const ns_strmap *m, const char *key, size_t len,
                         uint64_t hash)
 {

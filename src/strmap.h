@@ -27,6 +27,8 @@ uint64_t ns_hash_bytes(const void *p, size_t n);
 
 void ns_strmap_init(ns_strmap *m);
 void ns_strmap_free(ns_strmap *m);
+/* Empties the map, keeping its memory for reuse. */
+void ns_strmap_clear(ns_strmap *m);
 /* Finds key; returns a pointer to its value or NULL. */
 uint32_t *ns_strmap_get(const ns_strmap *m, const char *key, size_t len,
                         uint64_t hash);

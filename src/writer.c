@@ -1,24 +1,35 @@
 /*
 ** writer.c -- builds a new index generation: the public ns_writer_* API.
 **
-** Documents are analysed as they are added.  Each term keeps two in-memory
-** varint streams: (doc gap, tf) pairs and the positions of each posting.
-** The text of every document goes straight to the zlib document store.  At
-** commit the terms are sorted and re-encoded into the block format of
-** docs/FORMAT.md (postings, positions, dictionary), the document table is
-** written, every file is fsynced, and the manifest is renamed into place.
+** Pipeline.  ns_writer_add() copies documents into a *batch* (about 1 MiB
+** of text).  A full batch goes to a worker thread (or, with threads == 1,
+** is processed in the caller's thread), which analyses it into a small
+** inverted index of its own (per term: varint (doc gap, tf) pairs and
+** position deltas) and compresses its text into document-store blocks.
+** The calling thread merges finished batches strictly in batch order into
+** the global in-memory index, the document table and the store file, so
+** the index is identical whatever the number of threads.
 **
-** Files of the new segment are written under their final names; nothing
-** refers to them until the manifest is renamed, so a crash before that
-** leaves the previous generation intact.  Leftovers of a crashed build are
-** removed by the next writer (under the lock).
+** Memory.  When the buffered postings reach the budget, they are written
+** to a sorted *run* file and freed.  At commit the runs and what is still
+** in memory are merged term by term (every run holds a contiguous range of
+** documents, so a term's postings are the concatenation of its parts in
+** run order) and re-encoded into the block format of docs/FORMAT.md,
+** streaming, one block of 128 postings at a time.
+**
+** Publishing.  Files of the new segment are written under their final
+** names; nothing refers to them until the manifest is renamed, so a crash
+** before that leaves the previous generation intact.  Leftovers of a
+** crashed build (segment files, runs) are removed by the next writer.
 */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -32,17 +43,70 @@
 
 #define STORE_LEVEL 1 /* zlib level: speed matters more than the last 10% */
 #define NS_MAX_DOC_BYTES (1ull << 31)
+#define BATCH_BYTES (1u << 20)
+#define BATCH_DOCS 8192
+#define DEFAULT_MEMORY ((size_t)256 << 20)
+#define MAX_THREADS 64
 
-typedef struct wterm {
-	uint32_t last_doc; /* last document that had this term, or UINT32_MAX */
-	uint32_t tf;       /* tf in last_doc so far */
-	uint32_t last_pos; /* previous position in last_doc */
-	uint32_t df;
-	uint32_t flushed_doc; /* document of the last (gap, tf) pair written */
+/* ---- batches ------------------------------------------------------------ */
+
+typedef struct bdoc {
+	size_t id, title, path, text; /* offsets into the batch's strings */
+	size_t id_len, title_len, path_len, text_len;
+	uint64_t size;
+	int64_t mtime;
+} bdoc;
+
+/* A term of one batch.  docs: varint (gap, tf) pairs, the first gap
+** absolute (a global document number); pos: the position deltas. */
+typedef struct lterm {
+	uint32_t first_doc, last_doc, prev_doc, tf, last_pos, df;
 	uint64_t cf;
-	ns_buf docs;       /* varint gap, varint tf */
-	ns_buf pos;        /* varint position deltas, per posting */
-} wterm;
+	ns_buf docs, pos;
+} lterm;
+
+typedef struct batch {
+	uint64_t seq;
+	uint32_t base;        /* global document number of document 0 */
+	int done;             /* analysed (set by the worker, under the lock) */
+	int rc;
+	struct batch *next;   /* in the work queue */
+	/* input */
+	ns_buf strings;
+	bdoc *docs;
+	size_t n_docs, cap_docs;
+	/* output: documents */
+	uint32_t *lens, *blk, *blk_off; /* per document */
+	size_t cap_out;
+	ns_buf zblocks;       /* compressed store blocks, concatenated */
+	ns_buf zindex;        /* per block: u32 zlen, u32 rawlen, u32 crc */
+	uint32_t n_blocks;
+	uint64_t raw, tokens, postings;
+	/* output: the batch's inverted index, terms in order of first use */
+	ns_strmap surface;    /* folded token -> local term */
+	ns_strmap terms;      /* stem -> local term (entry index) */
+	lterm *t;
+	size_t t_cap;
+	uint32_t *touched;
+	size_t touched_cap;
+	ns_buf zbuf, block;   /* scratch for compression */
+} batch;
+
+/* A term of the whole build.  docs/pos hold the postings buffered since
+** the last run (first gap absolute). */
+typedef struct gterm {
+	uint32_t last_doc;
+	uint32_t df_mem;   /* postings buffered since the last run */
+	uint64_t cf_mem;
+	uint64_t df, cf;   /* over the whole build */
+	ns_buf docs, pos;
+} gterm;
+
+typedef struct run {
+	char *path;
+	const uint8_t *p, *end; /* mapped contents; p = next record */
+	size_t size;
+} run;
 
 struct ns_writer {
 	char *dir;
@@ -52,33 +116,52 @@ struct ns_writer {
 	int committed;
 	int old_unreadable; /* the previous manifest could not be read */
 	char *errmsg;
-	ns_stemmer *stem;
 	ns_manifest old;
 	uint32_t seg_no;
 
-	ns_strmap surface; /* folded token -> term id */
-	ns_strmap terms;   /* term (stem) -> term id; entry index == term id */
-	wterm *t;
+	/* the global vocabulary and buffered postings */
+	ns_strmap terms;   /* stem -> term id (entry index) */
+	gterm *t;
 	size_t t_cap;
-	uint32_t *touched; /* term ids seen in the current document */
-	size_t n_touched, touched_cap;
+	size_t mem, budget; /* bytes of buffered postings, and the limit */
+	run *runs;
+	size_t n_runs;
 
-	ns_strmap ids;     /* external ids, for duplicate detection */
+	/* documents */
+	uint64_t *idset;   /* 64-bit hashes of the external ids (open addressing) */
+	size_t idset_n, idset_cap;
 	uint32_t n_docs;
 	uint32_t *lens;
 	size_t lens_cap;
 	uint64_t total_tokens;
-	ns_buf records;    /* document table records */
+	FILE *rec;         /* document table records, spooled to a file */
+	char *rec_path;
+	uint64_t rec_len;
 	ns_buf recoffs;    /* u32 offset of each record */
+	ns_buf recbuf;
 
+	/* document store */
 	ns_fout store;
-	ns_buf block;      /* uncompressed current store block */
-	ns_buf zbuf;
 	ns_buf store_index;
-	uint64_t store_body; /* bytes of compressed blocks written */
-	uint64_t store_raw;
+	uint64_t store_body, store_raw;
 	uint32_t store_blocks;
-	uint32_t block_docs; /* documents in the current block */
+
+	/* pipeline */
+	int threads;
+	pthread_t tid[MAX_THREADS];
+	int started;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	batch *queue, *queue_tail;
+	int stop;
+	batch **inflight;  /* submitted, not merged yet, in order */
+	size_t n_inflight, max_inflight;
+	batch **free_b;
+	size_t n_free;
+	batch *cur;        /* being filled */
+	uint64_t next_seq;
+	uint64_t pending_docs; /* documents submitted but not merged yet */
+	ns_stemmer *stem;  /* for analysis in the calling thread */
 
 	ns_writer_stats stats;
 	char **files;      /* paths written, removed on abort */
@@ -106,22 +189,29 @@ void ns_writer_get_stats(const ns_writer *w, ns_writer_stats *out)
 	*out = w->stats;
 }
 
-static int track_file(ns_writer *w, const char *ext, char **path)
+static int track_path(ns_writer *w, char *path)
 {
-	*path = ns_seg_path(w->dir, w->seg_no, ext);
 	char **f = ns_realloc(w->files, (w->n_files + 1) * sizeof *f);
-	if (!*path || !f) {
-		ns_free(*path);
+	if (!path || !f) {
+		ns_free(path);
 		if (f) w->files = f;
 		return NS_ENOMEM;
 	}
 	w->files = f;
-	w->files[w->n_files++] = *path;
+	w->files[w->n_files++] = path;
 	return NS_OK;
 }
 
+static int track_file(ns_writer *w, const char *ext, char **path)
+{
+	*path = ns_seg_path(w->dir, w->seg_no, ext);
+	char *p = *path;
+	return track_path(w, p);
+}
+
 /* Removes files of segments that the manifest does not name (leftovers of
-** an interrupted build) and a stale manifest.tmp.  Runs under the lock. */
+** an interrupted build, runs included) and a stale manifest.tmp.  Runs
+** under the lock. */
 static void remove_orphans(ns_writer *w)
 {
 	DIR *d = opendir(w->dir);
@@ -129,11 +219,11 @@ static void remove_orphans(ns_writer *w)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		unsigned no;
-		char ext[16];
+		char ext[32];
 		int live = 0;
 		if (strcmp(e->d_name, NS_MANIFEST_NAME ".tmp") == 0) {
 			live = 0;
-		} else if (sscanf(e->d_name, "seg_%u.%15s", &no, ext) == 2) {
+		} else if (sscanf(e->d_name, "seg_%u.%31s", &no, ext) == 2) {
 			for (uint32_t i = 0; i < w->old.n_segments; i++)
 				if (w->old.seg_no[i] == no) live = 1;
 		} else {
@@ -167,6 +257,8 @@ static uint32_t next_segment_number(const ns_writer *w)
 	return next;
 }
 
+static void *worker_main(void *arg);
+
 int ns_writer_open(const char *dir, const ns_writer_options *opt,
                    ns_writer **out, char **errmsg)
 {
@@ -183,9 +275,17 @@ int ns_writer_open(const char *dir, const ns_writer_options *opt,
 	if (!w) return NS_ENOMEM;
 	w->lock_fd = -1;
 	w->store.fd = -1;
-	ns_strmap_init(&w->surface);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->done, NULL);
 	ns_strmap_init(&w->terms);
-	ns_strmap_init(&w->ids);
+	w->budget = opt && opt->memory ? opt->memory : DEFAULT_MEMORY;
+	w->threads = opt && opt->threads > 0 ? opt->threads : 0;
+	if (!w->threads) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		w->threads = n > 0 ? (int)n : 1;
+	}
+	if (w->threads > MAX_THREADS) w->threads = MAX_THREADS;
 	int rc = NS_ENOMEM;
 	char *msg = NULL;
 	w->dir = ns_strndup(dir, strlen(dir));
@@ -193,7 +293,7 @@ int ns_writer_open(const char *dir, const ns_writer_options *opt,
 	for (size_t i = 0; lang[i]; i++)
 		w->lang[i] = (char)(lang[i] >= 'A' && lang[i] <= 'Z' ? lang[i] + 32
 		                                                     : lang[i]);
-	if ((rc = ns_stem_open_cache(w->lang, 0, &w->stem))) goto fail; /* the vocabulary is the cache */
+	if ((rc = ns_stem_open(w->lang, &w->stem))) goto fail;
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		msg = ns_fmt("cannot create index directory '%s': %s", dir,
 		             strerror(errno));
@@ -242,6 +342,27 @@ int ns_writer_open(const char *dir, const ns_writer_options *opt,
 		msg = ns_fmt("cannot create '%s': %s", path, strerror(errno));
 		goto fail;
 	}
+	if ((rc = track_file(w, "rec.tmp", &w->rec_path))) goto fail;
+	w->rec = fopen(w->rec_path, "wb");
+	if (!w->rec) {
+		msg = ns_fmt("cannot create '%s': %s", w->rec_path, strerror(errno));
+		rc = NS_EIO;
+		goto fail;
+	}
+	w->max_inflight = w->threads > 1 ? (size_t)w->threads * 2 : 1;
+	w->inflight = ns_calloc(w->max_inflight, sizeof *w->inflight);
+	w->free_b = ns_calloc(w->max_inflight + 1, sizeof *w->free_b);
+	if (!w->inflight || !w->free_b) {
+		rc = NS_ENOMEM;
+		goto fail;
+	}
+	if (w->threads > 1) {
+		for (int i = 0; i < w->threads; i++) {
+			if (pthread_create(&w->tid[i], NULL, worker_main, w) != 0) break;
+			w->started++;
+		}
+		if (w->started == 0) w->threads = 1; /* no threads: work inline */
+	}
 	*out = w;
 	return NS_OK;
 fail:
@@ -252,89 +373,516 @@ fail:
 	return rc;
 }
 
-/* ---- adding documents ------------------------------------------------- */
+/* ---- analysing a batch (in a worker, or inline) --------------------------- */
 
-static int new_term(ns_writer *w, const char *s, size_t len, uint64_t h,
-                    uint32_t *tid)
+static int batch_new_term(batch *b, const char *s, size_t len, uint64_t h,
+                          uint32_t *tid)
 {
-	uint32_t id = (uint32_t)w->terms.n;
-	if (id == w->t_cap) {
-		size_t cap = w->t_cap ? w->t_cap * 2 : 4096;
-		wterm *t = ns_realloc(w->t, cap * sizeof *t);
+	uint32_t id = (uint32_t)b->terms.n;
+	if (id == b->t_cap) {
+		size_t cap = b->t_cap ? b->t_cap * 2 : 4096;
+		lterm *t = ns_realloc(b->t, cap * sizeof *t);
 		if (!t) return NS_ENOMEM;
-		w->t = t;
-		w->t_cap = cap;
+		memset(t + b->t_cap, 0, (cap - b->t_cap) * sizeof *t);
+		b->t = t;
+		b->t_cap = cap;
 	}
-	wterm *t = &w->t[id];
-	memset(t, 0, sizeof *t);
+	lterm *t = &b->t[id];
+	/* slots are reused from batch to batch: keep their buffers */
+	t->docs.len = t->pos.len = 0;
+	t->docs.rc = t->pos.rc = NS_OK;
+	t->df = 0;
+	t->cf = 0;
 	t->last_doc = UINT32_MAX;
-	ns_buf_init(&t->docs);
-	ns_buf_init(&t->pos);
-	NS_TRY(ns_strmap_put(&w->terms, s, len, h, id));
+	NS_TRY(ns_strmap_put(&b->terms, s, len, h, id));
 	*tid = id;
 	return NS_OK;
 }
 
-static int lookup_token(ns_writer *w, const ns_token *tok, uint32_t *tid)
+static int batch_token(batch *b, ns_stemmer *st, const ns_token *tok,
+                       uint32_t *tid)
 {
 	uint64_t h = ns_hash_bytes(tok->text, tok->len);
-	uint32_t *v = ns_strmap_get(&w->surface, tok->text, tok->len, h);
+	uint32_t *v = ns_strmap_get(&b->surface, tok->text, tok->len, h);
 	if (NS_LIKELY(v != NULL)) {
 		*tid = *v;
 		return NS_OK;
 	}
 	size_t sl;
-	const char *s = ns_stem(w->stem, tok->text, tok->len, &sl);
+	const char *s = ns_stem(st, tok->text, tok->len, &sl);
 	uint64_t sh = ns_hash_bytes(s, sl);
-	uint32_t *tv = ns_strmap_get(&w->terms, s, sl, sh);
+	uint32_t *tv = ns_strmap_get(&b->terms, s, sl, sh);
 	if (tv)
 		*tid = *tv;
 	else
-		NS_TRY(new_term(w, s, sl, sh, tid));
-	return ns_strmap_put(&w->surface, tok->text, tok->len, h, *tid);
+		NS_TRY(batch_new_term(b, s, sl, sh, tid));
+	return ns_strmap_put(&b->surface, tok->text, tok->len, h, *tid);
 }
 
-/* Compresses the current block and appends it to the store.  A block is
-** written even when empty if a document refers to it (empty documents). */
-static void flush_store_block(ns_writer *w)
+static int compress_block(batch *b)
 {
-	if (w->rc || (w->block.len == 0 && w->block_docs == 0)) return;
-	uLongf zlen = compressBound(w->block.len);
-	if (zlen > UINT32_MAX || w->block.len > UINT32_MAX) {
-		set_err(w, NS_ELIMIT, ns_fmt("document store block too large"));
-		return;
+	uLongf zlen = compressBound(b->block.len);
+	if (zlen > UINT32_MAX) return NS_ELIMIT;
+	b->zbuf.len = 0;
+	if (ns_buf_reserve(&b->zbuf, zlen)) return NS_ENOMEM;
+	if (compress2(b->zbuf.p, &zlen, b->block.p, b->block.len, STORE_LEVEL) !=
+	    Z_OK)
+		return NS_ENOMEM;
+	ns_buf_append(&b->zblocks, b->zbuf.p, zlen);
+	ns_buf_put_le32(&b->zindex, (uint32_t)zlen);
+	ns_buf_put_le32(&b->zindex, (uint32_t)b->block.len);
+	ns_buf_put_le32(&b->zindex, (uint32_t)crc32_z(0, b->zbuf.p, zlen));
+	b->raw += b->block.len;
+	b->n_blocks++;
+	b->block.len = 0;
+	return b->zblocks.rc ? b->zblocks.rc : b->zindex.rc;
+}
+
+static int analyse_batch(batch *b, ns_stemmer *st)
+{
+	int rc;
+	if (b->cap_out < b->n_docs) {
+		size_t cap = b->n_docs;
+		uint32_t *l = ns_realloc(b->lens, cap * sizeof *l);
+		if (l) b->lens = l;
+		uint32_t *k = ns_realloc(b->blk, cap * sizeof *k);
+		if (k) b->blk = k;
+		uint32_t *o = ns_realloc(b->blk_off, cap * sizeof *o);
+		if (o) b->blk_off = o;
+		if (!l || !k || !o) return NS_ENOMEM;
+		b->cap_out = cap;
 	}
-	w->zbuf.len = 0;
-	if (ns_buf_reserve(&w->zbuf, zlen)) {
-		set_err(w, NS_ENOMEM, NULL);
-		return;
+	size_t n_touched = 0, block_docs = 0;
+	for (size_t i = 0; i < b->n_docs; i++) {
+		const bdoc *d = &b->docs[i];
+		uint32_t docno = b->base + (uint32_t)i;
+		const char *text = (const char *)b->strings.p + d->text;
+		ns_tokenizer tz;
+		ns_token tok;
+		uint32_t pos = 0;
+		n_touched = 0;
+		ns_tok_init(&tz, text, d->text_len);
+		while (ns_tok_next(&tz, &tok)) {
+			uint32_t tid;
+			if ((rc = batch_token(b, st, &tok, &tid))) return rc;
+			lterm *t = &b->t[tid];
+			if (t->last_doc != docno) {
+				if (n_touched == b->touched_cap) {
+					size_t cap = b->touched_cap ? b->touched_cap * 2 : 1024;
+					uint32_t *p = ns_realloc(b->touched, cap * sizeof *p);
+					if (!p) return NS_ENOMEM;
+					b->touched = p;
+					b->touched_cap = cap;
+				}
+				b->touched[n_touched++] = tid;
+				t->last_doc = docno;
+				t->tf = 0;
+				ns_buf_put_varint(&t->pos, pos);
+			} else {
+				ns_buf_put_varint(&t->pos, pos - t->last_pos);
+			}
+			t->last_pos = pos;
+			t->tf++;
+			if (pos == UINT32_MAX - 1) break; /* positions are 32-bit */
+			pos++;
+		}
+		for (size_t k = 0; k < n_touched; k++) {
+			lterm *t = &b->t[b->touched[k]];
+			if (t->df == 0) {
+				t->first_doc = docno;
+				ns_buf_put_varint(&t->docs, docno);
+			} else {
+				ns_buf_put_varint(&t->docs, docno - t->prev_doc);
+			}
+			ns_buf_put_varint(&t->docs, t->tf);
+			t->prev_doc = docno;
+			t->df++;
+			t->cf += t->tf;
+			if (t->docs.rc || t->pos.rc) return NS_ENOMEM;
+		}
+		b->postings += n_touched;
+		b->tokens += pos;
+		b->lens[i] = pos;
+		/* the store: whole documents in blocks of at least NS_STORE_BLOCK */
+		if (b->block.len && b->block.len + d->text_len > UINT32_MAX) {
+			if ((rc = compress_block(b))) return rc;
+			block_docs = 0;
+		}
+		b->blk[i] = b->n_blocks;
+		b->blk_off[i] = (uint32_t)b->block.len;
+		ns_buf_append(&b->block, text, d->text_len);
+		if (b->block.rc) return NS_ENOMEM;
+		block_docs++;
+		if (b->block.len >= NS_STORE_BLOCK) {
+			if ((rc = compress_block(b))) return rc;
+			block_docs = 0;
+		}
 	}
-	if (compress2(w->zbuf.p, &zlen, w->block.p, w->block.len, STORE_LEVEL) !=
-	    Z_OK) {
-		set_err(w, NS_ENOMEM, ns_fmt("zlib compression failed"));
-		return;
+	/* a block is written even when empty if a document refers to it */
+	if (b->block.len || block_docs) return compress_block(b);
+	return NS_OK;
+}
+
+static void *worker_main(void *arg)
+{
+	ns_writer *w = arg;
+	ns_stemmer *st = NULL;
+	int src = ns_stem_open(w->lang, &st);
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->queue && !w->stop) pthread_cond_wait(&w->work, &w->mu);
+		if (!w->queue) break;
+		batch *b = w->queue;
+		w->queue = b->next;
+		if (!w->queue) w->queue_tail = NULL;
+		pthread_mutex_unlock(&w->mu);
+		int rc = src ? src : analyse_batch(b, st);
+		pthread_mutex_lock(&w->mu);
+		b->rc = rc;
+		b->done = 1;
+		pthread_cond_broadcast(&w->done);
 	}
-	uint8_t e[NS_STORE_INDEX_ENTRY];
-	ns_put_le64(e, w->store_body);
-	ns_put_le32(e + 8, (uint32_t)zlen);
-	ns_put_le32(e + 12, (uint32_t)w->block.len);
-	ns_put_le32(e + 16, (uint32_t)crc32_z(0, w->zbuf.p, zlen));
-	ns_buf_append(&w->store_index, e, sizeof e);
-	ns_fout_write(&w->store, w->zbuf.p, zlen);
-	w->store_body += zlen;
-	w->store_raw += w->block.len;
-	w->store_blocks++;
-	w->block.len = 0;
-	w->block_docs = 0;
-	if (w->store.rc)
-		set_err(w, w->store.rc,
-		        ns_fmt("cannot write document store: %s", strerror(errno)));
+	pthread_mutex_unlock(&w->mu);
+	ns_stem_close(st);
+	return NULL;
+}
+
+/* ---- merging batches into the build (calling thread, in order) ----------- */
+
+static int new_gterm(ns_writer *w, const char *s, size_t len, uint64_t h,
+                     uint32_t *gid)
+{
+	uint32_t id = (uint32_t)w->terms.n;
+	if (id == w->t_cap) {
+		size_t cap = w->t_cap ? w->t_cap * 2 : 4096;
+		gterm *t = ns_realloc(w->t, cap * sizeof *t);
+		if (!t) return NS_ENOMEM;
+		w->t = t;
+		w->t_cap = cap;
+	}
+	memset(&w->t[id], 0, sizeof w->t[id]);
+	NS_TRY(ns_strmap_put(&w->terms, s, len, h, id));
+	*gid = id;
+	return NS_OK;
+}
+
+static int cmp_terms(const void *a, const void *b, void *ctx)
+{
+	const ns_strmap *m = ctx;
+	const ns_strmap_entry *x = &m->ents[*(const uint32_t *)a];
+	const ns_strmap_entry *y = &m->ents[*(const uint32_t *)b];
+	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+	int c = memcmp(m->keys.p + x->key_off, m->keys.p + y->key_off, n);
+	if (c) return c;
+	return x->key_len < y->key_len ? -1 : x->key_len > y->key_len;
+}
+
+static void put_run_bytes(FILE *f, const void *p, size_t n, int *err)
+{
+	if (n && fwrite(p, 1, n, f) != n) *err = 1;
+}
+
+static void put_run_varint(FILE *f, uint64_t v, int *err)
+{
+	uint8_t b[10];
+	put_run_bytes(f, b, ns_varint_put(b, v), err);
+}
+
+/* Writes the buffered postings, sorted by term, to a run file and frees
+** them.  Record: varint term length, term, varint df, varint cf,
+** varint docs length, docs, varint positions length, positions. */
+static int flush_run(ns_writer *w)
+{
+	uint32_t *order = ns_malloc(w->terms.n * sizeof *order + 1);
+	run *runs = ns_realloc(w->runs, (w->n_runs + 1) * sizeof *runs);
+	if (runs) w->runs = runs;
+	char *path = ns_fmt("%s/" NS_SEG_FMT ".run%zu.tmp", w->dir, w->seg_no,
+	                    w->n_runs);
+	if (!order || !runs || !path || track_path(w, path)) {
+		ns_free(order);
+		return NS_ENOMEM;
+	}
+	size_t n = 0;
+	for (uint32_t i = 0; i < w->terms.n; i++)
+		if (w->t[i].df_mem) order[n++] = i;
+	qsort_r(order, n, sizeof *order, cmp_terms, &w->terms);
+	FILE *f = fopen(path, "wb");
+	int err = !f;
+	if (f) setvbuf(f, NULL, _IOFBF, 1 << 20);
+	for (size_t k = 0; k < n && !err; k++) {
+		gterm *g = &w->t[order[k]];
+		size_t len = w->terms.ents[order[k]].key_len;
+		put_run_varint(f, len, &err);
+		put_run_bytes(f, ns_strmap_key(&w->terms, order[k]), len, &err);
+		put_run_varint(f, g->df_mem, &err);
+		put_run_varint(f, g->cf_mem, &err);
+		put_run_varint(f, g->docs.len, &err);
+		put_run_bytes(f, g->docs.p, g->docs.len, &err);
+		put_run_varint(f, g->pos.len, &err);
+		put_run_bytes(f, g->pos.p, g->pos.len, &err);
+		ns_buf_free(&g->docs);
+		ns_buf_free(&g->pos);
+		g->df_mem = 0;
+		g->cf_mem = 0;
+	}
+	if (f && fclose(f) != 0) err = 1;
+	ns_free(order);
+	if (err) {
+		set_err(w, NS_EIO, ns_fmt("cannot write '%s': %s", path,
+		                          strerror(errno)));
+		return NS_EIO;
+	}
+	memset(&w->runs[w->n_runs], 0, sizeof *w->runs);
+	w->runs[w->n_runs++].path = path;
+	w->mem = 0;
+	return NS_OK;
+}
+
+static int idset_add(ns_writer *w, uint64_t h)
+{
+	if (!h) h = 1;
+	if ((w->idset_n + 1) * 2 > w->idset_cap) {
+		size_t cap = w->idset_cap ? w->idset_cap * 2 : 4096;
+		uint64_t *s = ns_calloc(cap, sizeof *s);
+		if (!s) return NS_ENOMEM;
+		for (size_t i = 0; i < w->idset_cap; i++) {
+			uint64_t v = w->idset[i];
+			if (!v) continue;
+			size_t j = v & (cap - 1);
+			while (s[j]) j = (j + 1) & (cap - 1);
+			s[j] = v;
+		}
+		ns_free(w->idset);
+		w->idset = s;
+		w->idset_cap = cap;
+	}
+	size_t j = h & (w->idset_cap - 1);
+	while (w->idset[j]) {
+		if (w->idset[j] == h) return NS_DONE;
+		j = (j + 1) & (w->idset_cap - 1);
+	}
+	w->idset[j] = h;
+	w->idset_n++;
+	return NS_OK;
 }
 
 static void put_str(ns_buf *b, const char *s, size_t n)
 {
 	ns_buf_put_varint(b, n);
 	ns_buf_append(b, s, n);
+}
+
+static int merge_batch(ns_writer *w, batch *b)
+{
+	if (b->rc) {
+		set_err(w, b->rc, ns_fmt("analysis failed: %s", ns_strerror(b->rc)));
+		return w->rc;
+	}
+	/* document store */
+	const uint8_t *z = b->zblocks.p, *e = b->zindex.p;
+	for (uint32_t k = 0; k < b->n_blocks; k++, e += 12) {
+		uint32_t zlen = ns_get_le32(e);
+		uint8_t ent[NS_STORE_INDEX_ENTRY];
+		ns_put_le64(ent, w->store_body);
+		memcpy(ent + 8, e, 12);
+		ns_buf_append(&w->store_index, ent, sizeof ent);
+		ns_fout_write(&w->store, z, zlen);
+		z += zlen;
+		w->store_body += zlen;
+	}
+	if (w->store.rc) {
+		set_err(w, w->store.rc, ns_fmt("cannot write the document store: %s",
+		                               strerror(errno)));
+		return w->rc;
+	}
+	/* document table */
+	if (w->n_docs + b->n_docs > w->lens_cap) {
+		size_t cap = w->lens_cap ? w->lens_cap : 4096;
+		while (cap < w->n_docs + b->n_docs) cap *= 2;
+		uint32_t *l = ns_realloc(w->lens, cap * sizeof *l);
+		if (!l) return NS_ENOMEM;
+		w->lens = l;
+		w->lens_cap = cap;
+	}
+	for (size_t i = 0; i < b->n_docs; i++) {
+		const bdoc *d = &b->docs[i];
+		const char *s = (const char *)b->strings.p;
+		ns_buf *r = &w->recbuf;
+		r->len = 0;
+		put_str(r, s + d->id, d->id_len);
+		put_str(r, s + d->title, d->title_len);
+		put_str(r, s + d->path, d->path_len);
+		ns_buf_put_varint(r, d->size);
+		uint64_t mt = (uint64_t)d->mtime;
+		ns_buf_put_varint(r, (mt << 1) ^ (uint64_t)(d->mtime >> 63));
+		ns_buf_put_varint(r, (uint64_t)w->store_blocks + b->blk[i]);
+		ns_buf_put_varint(r, b->blk_off[i]);
+		ns_buf_put_varint(r, d->text_len);
+		if (r->rc) return NS_ENOMEM;
+		if (w->rec_len + r->len > UINT32_MAX) {
+			set_err(w, NS_ELIMIT, ns_fmt("document table larger than 4 GiB"));
+			return w->rc;
+		}
+		ns_buf_put_le32(&w->recoffs, (uint32_t)w->rec_len);
+		if (fwrite(r->p, 1, r->len, w->rec) != r->len) {
+			set_err(w, NS_EIO, ns_fmt("cannot write '%s': %s", w->rec_path,
+			                          strerror(errno)));
+			return w->rc;
+		}
+		w->rec_len += r->len;
+		w->lens[w->n_docs + i] = b->lens[i];
+		w->stats.input_bytes += d->text_len;
+	}
+	w->store_blocks += b->n_blocks;
+	w->store_raw += b->raw;
+	w->n_docs += (uint32_t)b->n_docs;
+	w->stats.n_docs += b->n_docs;
+	w->total_tokens += b->tokens;
+	w->stats.n_postings += b->postings;
+	w->stats.n_positions += b->tokens;
+	/* postings: the batch's terms, appended to the build's */
+	for (uint32_t j = 0; j < b->terms.n; j++) {
+		const lterm *lt = &b->t[j];
+		const char *s = ns_strmap_key(&b->terms, j);
+		size_t sl = b->terms.ents[j].key_len;
+		uint64_t h = b->terms.ents[j].hash;
+		uint32_t *v = ns_strmap_get(&w->terms, s, sl, h);
+		uint32_t gid;
+		if (v)
+			gid = *v;
+		else
+			NS_TRY(new_gterm(w, s, sl, h, &gid));
+		gterm *g = &w->t[gid];
+		const uint8_t *p = lt->docs.p, *end = p + lt->docs.len;
+		uint64_t first;
+		if (ns_varint_get(&p, end, &first)) return NS_ECORRUPT;
+		size_t before = g->docs.cap + g->pos.cap;
+		ns_buf_put_varint(&g->docs, g->df_mem ? first - g->last_doc : first);
+		ns_buf_append(&g->docs, p, (size_t)(end - p));
+		ns_buf_append(&g->pos, lt->pos.p, lt->pos.len);
+		if (g->docs.rc || g->pos.rc) return NS_ENOMEM;
+		w->mem += g->docs.cap + g->pos.cap - before;
+		g->last_doc = lt->last_doc;
+		g->df_mem += lt->df;
+		g->cf_mem += lt->cf;
+		g->df += lt->df;
+		g->cf += lt->cf;
+	}
+	if (w->mem >= w->budget) return flush_run(w);
+	return NS_OK;
+}
+
+static batch *get_batch(ns_writer *w)
+{
+	batch *b;
+	if (w->n_free) {
+		b = w->free_b[--w->n_free];
+	} else {
+		b = ns_calloc(1, sizeof *b);
+		if (!b) return NULL;
+		ns_strmap_init(&b->surface);
+		ns_strmap_init(&b->terms);
+	}
+	b->strings.len = 0;
+	b->n_docs = 0;
+	b->zblocks.len = b->zindex.len = b->block.len = 0;
+	b->strings.rc = b->zblocks.rc = b->zindex.rc = b->block.rc = b->zbuf.rc = 0;
+	b->n_blocks = 0;
+	b->raw = b->tokens = b->postings = 0;
+	b->done = 0;
+	b->rc = 0;
+	b->next = NULL;
+	ns_strmap_clear(&b->surface);
+	ns_strmap_clear(&b->terms);
+	return b;
+}
+
+static void free_batch(batch *b)
+{
+	if (!b) return;
+	ns_buf_free(&b->strings);
+	ns_free(b->docs);
+	ns_free(b->lens);
+	ns_free(b->blk);
+	ns_free(b->blk_off);
+	ns_buf_free(&b->zblocks);
+	ns_buf_free(&b->zindex);
+	ns_buf_free(&b->zbuf);
+	ns_buf_free(&b->block);
+	ns_strmap_free(&b->surface);
+	ns_strmap_free(&b->terms);
+	for (size_t i = 0; i < b->t_cap; i++) {
+		ns_buf_free(&b->t[i].docs);
+		ns_buf_free(&b->t[i].pos);
+	}
+	ns_free(b->t);
+	ns_free(b->touched);
+	ns_free(b);
+}
+
+/* Merges finished batches at the head of the in-flight list; with wait,
+** blocks until fewer than max_inflight remain. */
+static int merge_done(ns_writer *w, int wait)
+{
+	while (w->n_inflight && !w->rc) {
+		batch *b = w->inflight[0];
+		pthread_mutex_lock(&w->mu);
+		while (wait && !b->done && w->n_inflight >= w->max_inflight)
+			pthread_cond_wait(&w->done, &w->mu);
+		int done = b->done;
+		pthread_mutex_unlock(&w->mu);
+		if (!done) break;
+		int rc = merge_batch(w, b);
+		if (rc) set_err(w, rc, NULL);
+		w->pending_docs -= b->n_docs;
+		memmove(w->inflight, w->inflight + 1,
+		        (w->n_inflight - 1) * sizeof *w->inflight);
+		w->n_inflight--;
+		w->free_b[w->n_free++] = b;
+	}
+	return w->rc;
+}
+
+/* Hands the current batch over for analysis. */
+static int submit(ns_writer *w)
+{
+	batch *b = w->cur;
+	if (!b || b->n_docs == 0) return w->rc;
+	w->cur = NULL;
+	if ((uint64_t)w->n_docs + w->pending_docs + b->n_docs >= UINT32_MAX - 1) {
+		w->free_b[w->n_free++] = b;
+		set_err(w, NS_ELIMIT, ns_fmt("too many documents for one segment"));
+		return w->rc;
+	}
+	b->base = w->n_docs + (uint32_t)w->pending_docs;
+	b->seq = w->next_seq++;
+	if (w->threads <= 1) {
+		b->rc = analyse_batch(b, w->stem);
+		b->done = 1;
+		w->inflight[w->n_inflight++] = b;
+		w->pending_docs += b->n_docs;
+		return merge_done(w, 0);
+	}
+	w->inflight[w->n_inflight++] = b;
+	w->pending_docs += b->n_docs;
+	pthread_mutex_lock(&w->mu);
+	if (w->queue_tail)
+		w->queue_tail->next = b;
+	else
+		w->queue = b;
+	w->queue_tail = b;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	return merge_done(w, 1);
+}
+
+static void put_batch_str(batch *b, const char *s, size_t n, size_t *off,
+                          size_t *len)
+{
+	*off = b->strings.len;
+	*len = n;
+	ns_buf_append(&b->strings, s, n);
+	ns_buf_putc(&b->strings, 0);
 }
 
 int ns_writer_add(ns_writer *w, const ns_doc *doc)
@@ -353,240 +901,244 @@ int ns_writer_add(ns_writer *w, const ns_doc *doc)
 		return NS_EINVAL;
 	}
 	size_t idlen = strlen(doc->id);
-	uint64_t ih = ns_hash_bytes(doc->id, idlen);
-	if (ns_strmap_get(&w->ids, doc->id, idlen, ih)) {
+	int rc = idset_add(w, ns_hash_bytes(doc->id, idlen));
+	if (rc == NS_DONE) {
 		ns_free(w->errmsg);
 		w->errmsg = ns_fmt("duplicate document id '%s', skipped", doc->id);
 		return NS_EINVAL;
 	}
-	if (w->n_docs == UINT32_MAX - 1) {
-		set_err(w, NS_ELIMIT, ns_fmt("too many documents for one segment"));
-		return w->rc;
-	}
-	int rc = ns_strmap_put(&w->ids, doc->id, idlen, ih, w->n_docs);
 	if (rc) {
-		set_err(w, rc, NULL);
+		set_err(w, rc, ns_fmt("out of memory"));
 		return rc;
 	}
-	uint32_t docno = w->n_docs;
-	const char *text = doc->text ? doc->text : "";
-	size_t text_len = doc->text ? doc->text_len : 0;
-
-	/* analyse */
-	ns_tokenizer tz;
-	ns_token tok;
-	uint32_t pos = 0;
-	w->n_touched = 0;
-	ns_tok_init(&tz, text, text_len);
-	while (ns_tok_next(&tz, &tok)) {
-		uint32_t tid;
-		if ((rc = lookup_token(w, &tok, &tid))) goto oom;
-		wterm *t = &w->t[tid];
-		if (t->last_doc != docno) {
-			if (w->n_touched == w->touched_cap) {
-				size_t cap = w->touched_cap ? w->touched_cap * 2 : 1024;
-				uint32_t *p = ns_realloc(w->touched, cap * sizeof *p);
-				if (!p) goto oom;
-				w->touched = p;
-				w->touched_cap = cap;
-			}
-			w->touched[w->n_touched++] = tid;
-			t->last_doc = docno;
-			t->tf = 0;
-			t->last_pos = 0;
-			ns_buf_put_varint(&t->pos, pos);
-		} else {
-			ns_buf_put_varint(&t->pos, pos - t->last_pos);
-		}
-		t->last_pos = pos;
-		t->tf++;
-		if (pos == UINT32_MAX - 1) break; /* positions are 32-bit */
-		pos++;
-	}
-	for (size_t i = 0; i < w->n_touched; i++) {
-		wterm *t = &w->t[w->touched[i]];
-		ns_buf_put_varint(&t->docs, t->df ? docno - t->flushed_doc : docno);
-		ns_buf_put_varint(&t->docs, t->tf);
-		t->flushed_doc = docno;
-		t->df++;
-		t->cf += t->tf;
-		if (t->docs.rc || t->pos.rc) goto oom;
-	}
-	w->stats.n_postings += w->n_touched;
-	w->stats.n_positions += pos;
-
-	/* document table and store */
-	if (w->n_docs == w->lens_cap) {
-		size_t cap = w->lens_cap ? w->lens_cap * 2 : 4096;
-		uint32_t *l = ns_realloc(w->lens, cap * sizeof *l);
-		if (!l) goto oom;
-		w->lens = l;
-		w->lens_cap = cap;
-	}
-	w->lens[docno] = pos;
-	w->total_tokens += pos;
-	/* a block holds at most 4 GiB: start a new one before it would not */
-	if (w->block.len && w->block.len + text_len > UINT32_MAX)
-		flush_store_block(w);
-	ns_buf_put_le32(&w->recoffs, (uint32_t)w->records.len);
-	const char *title = doc->title ? doc->title : "";
-	const char *path = doc->path ? doc->path : "";
-	put_str(&w->records, doc->id, idlen);
-	put_str(&w->records, title, strlen(title));
-	put_str(&w->records, path, strlen(path));
-	ns_buf_put_varint(&w->records, doc->size);
-	uint64_t mt = (uint64_t)doc->mtime;
-	ns_buf_put_varint(&w->records, (mt << 1) ^ (uint64_t)(doc->mtime >> 63));
-	ns_buf_put_varint(&w->records, w->store_blocks);
-	ns_buf_put_varint(&w->records, w->block.len);
-	ns_buf_put_varint(&w->records, text_len);
-	ns_buf_append(&w->block, text, text_len);
-	w->block_docs++;
-	if (w->records.rc || w->recoffs.rc || w->block.rc) goto oom;
-	if (w->records.len > UINT32_MAX) {
-		set_err(w, NS_ELIMIT, ns_fmt("document table larger than 4 GiB"));
+	if (!w->cur && !(w->cur = get_batch(w))) {
+		set_err(w, NS_ENOMEM, ns_fmt("out of memory"));
 		return w->rc;
 	}
-	if (w->block.len >= NS_STORE_BLOCK) flush_store_block(w);
-	w->n_docs++;
-	w->stats.n_docs++;
-	w->stats.input_bytes += text_len;
-	return w->rc;
-oom:
-	set_err(w, NS_ENOMEM, ns_fmt("out of memory"));
-	return w->rc;
-}
-
-/* ---- commit ------------------------------------------------------------ */
-
-typedef struct enc {
-	uint32_t *docs, *tfs, *pos; /* decoded postings of one term */
-	size_t cap_docs, cap_pos;
-	ns_buf region;              /* encoded posting region */
-	ns_buf pregion;             /* encoded position region */
-	uint8_t tmp[1 + 16 * 32 + 64];
-} enc;
-
-static int enc_reserve(enc *e, size_t df, uint64_t cf)
-{
-	if (df > e->cap_docs) {
-		size_t cap = df + df / 2 + 128;
-		uint32_t *d = ns_realloc(e->docs, cap * sizeof *d);
-		if (!d) return NS_ENOMEM;
-		e->docs = d;
-		uint32_t *t = ns_realloc(e->tfs, cap * sizeof *t);
-		if (!t) return NS_ENOMEM;
-		e->tfs = t;
-		e->cap_docs = cap;
+	batch *b = w->cur;
+	if (b->n_docs == b->cap_docs) {
+		size_t cap = b->cap_docs ? b->cap_docs * 2 : 256;
+		bdoc *d = ns_realloc(b->docs, cap * sizeof *d);
+		if (!d) {
+			set_err(w, NS_ENOMEM, ns_fmt("out of memory"));
+			return w->rc;
+		}
+		b->docs = d;
+		b->cap_docs = cap;
 	}
-	if (cf > e->cap_pos) {
-		size_t cap = (size_t)cf + (size_t)cf / 2 + 128;
-		uint32_t *p = ns_realloc(e->pos, cap * sizeof *p);
-		if (!p) return NS_ENOMEM;
-		e->pos = p;
-		e->cap_pos = cap;
+	bdoc *d = &b->docs[b->n_docs];
+	const char *title = doc->title ? doc->title : "";
+	const char *path = doc->path ? doc->path : "";
+	put_batch_str(b, doc->id, idlen, &d->id, &d->id_len);
+	put_batch_str(b, title, strlen(title), &d->title, &d->title_len);
+	put_batch_str(b, path, strlen(path), &d->path, &d->path_len);
+	put_batch_str(b, doc->text ? doc->text : "", doc->text ? doc->text_len : 0,
+	              &d->text, &d->text_len);
+	d->size = doc->size;
+	d->mtime = doc->mtime;
+	if (b->strings.rc) {
+		set_err(w, NS_ENOMEM, ns_fmt("out of memory"));
+		return w->rc;
 	}
+	b->n_docs++;
+	if (b->strings.len >= BATCH_BYTES || b->n_docs >= BATCH_DOCS)
+		return submit(w);
 	return NS_OK;
 }
 
+/* Stops the worker threads (after the queue is empty). */
+static void stop_workers(ns_writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	for (int i = 0; i < w->started; i++) pthread_join(w->tid[i], NULL);
+	w->started = 0;
+}
+
+/* ---- commit: merge runs and encode ---------------------------------------- */
+
+/* One source of a term's postings: a run record or the memory buffers. */
+typedef struct part {
+	const uint8_t *d, *dend, *p, *pend;
+	uint64_t df;
+} part;
+
+typedef struct enc {
+	uint32_t docs[NS_BLOCK], tfs[NS_BLOCK], gaps[NS_BLOCK];
+	uint32_t *pos;
+	size_t pos_cap;
+	ns_buf out;  /* encoded bytes of one block */
+	ns_buf skip; /* skip entries of the term */
+	part *parts;
+	size_t parts_cap;
+} enc;
+
 /* Appends n integers: full blocks of NS_BLOCK bit-packed, the rest as a
 ** varint tail. */
-static void put_ints(enc *e, ns_buf *b, const uint32_t *v, size_t n)
+static void put_ints(ns_buf *b, const uint32_t *v, size_t n)
 {
 	while (n >= NS_BLOCK) {
-		size_t k = ns_pack128(v, e->tmp);
-		ns_buf_append(b, e->tmp, k);
+		if (ns_buf_reserve(b, NS_PACK128_BOUND)) return;
+		b->len += ns_pack128(v, b->p + b->len);
 		v += NS_BLOCK;
 		n -= NS_BLOCK;
 	}
 	if (n) {
-		if (ns_buf_reserve(b, n * 5)) return;
+		if (ns_buf_reserve(b, ns_vtail_bound(n))) return;
 		b->len += ns_vtail_put(v, n, b->p + b->len);
 	}
 }
 
-/* Decodes the in-memory streams of term t into e->docs/tfs/pos. */
-static int decode_term(const wterm *t, enc *e)
+typedef struct term_out {
+	uint64_t post_len, pos_len;
+	uint32_t max_tf, min_dl;
+} term_out;
+
+/* Streams one term's postings from its parts into the posting and
+** position files (docs/FORMAT.md#postings): blocks of 128, then the skip
+** table when df >= 128. */
+static int encode_term(ns_writer *w, enc *e, size_t np, uint64_t df,
+                       ns_fout *fp, ns_fout *fq, term_out *o)
 {
-	NS_TRY(enc_reserve(e, t->df, t->cf));
-	const uint8_t *p = t->docs.p, *end = t->docs.p + t->docs.len;
-	uint32_t doc = 0;
-	for (uint32_t i = 0; i < t->df; i++) {
-		uint32_t gap, tf;
-		if (ns_varint_get32(&p, end, &gap) || ns_varint_get32(&p, end, &tf))
-			return NS_ECORRUPT;
-		doc = i ? doc + gap : gap;
-		e->docs[i] = doc;
-		e->tfs[i] = tf;
+	uint64_t nb = df >= NS_BLOCK ? (df + NS_BLOCK - 1) / NS_BLOCK : 0;
+	e->skip.len = 0;
+	o->post_len = o->pos_len = 0;
+	o->max_tf = 0;
+	o->min_dl = UINT32_MAX;
+	size_t pi = 0;
+	uint64_t left = np ? e->parts[0].df : 0, done = 0;
+	int first = 1;
+	uint32_t prev = 0;
+	while (done < df) {
+		uint32_t n = df - done < NS_BLOCK ? (uint32_t)(df - done) : NS_BLOCK;
+		size_t npos = 0;
+		uint32_t bmax = 0, bmin = UINT32_MAX;
+		for (uint32_t j = 0; j < n; j++) {
+			while (left == 0) {
+				if (++pi >= np) return NS_ECORRUPT;
+				left = e->parts[pi].df;
+				first = 1;
+			}
+			part *pt = &e->parts[pi];
+			uint32_t gap, tf;
+			if (ns_varint_get32(&pt->d, pt->dend, &gap) ||
+			    ns_varint_get32(&pt->d, pt->dend, &tf) || tf == 0)
+				return NS_ECORRUPT;
+			uint32_t doc = first ? gap : prev + gap;
+			if ((done + j && doc <= prev) || doc >= w->n_docs) return NS_ECORRUPT;
+			first = 0;
+			left--;
+			if (npos + tf > e->pos_cap) {
+				size_t cap = (npos + tf) * 2;
+				uint32_t *p = ns_realloc(e->pos, cap * sizeof *p);
+				if (!p) return NS_ENOMEM;
+				e->pos = p;
+				e->pos_cap = cap;
+			}
+			for (uint32_t k = 0; k < tf; k++)
+				if (ns_varint_get32(&pt->p, pt->pend, &e->pos[npos++]))
+					return NS_ECORRUPT;
+			e->gaps[j] = done + j ? doc - prev : doc;
+			e->tfs[j] = tf - 1;
+			prev = doc;
+			if (tf > bmax) bmax = tf;
+			if (w->lens[doc] < bmin) bmin = w->lens[doc];
+		}
+		e->out.len = 0;
+		put_ints(&e->out, e->gaps, n);
+		put_ints(&e->out, e->tfs, n);
+		size_t qbefore = fq->off;
+		{
+			ns_buf q;
+			ns_buf_init(&q);
+			put_ints(&q, e->pos, npos);
+			if (q.rc) return NS_ENOMEM;
+			ns_fout_write(fq, q.p, q.len);
+			ns_buf_free(&q);
+		}
+		if (e->out.rc) return NS_ENOMEM;
+		if (nb) {
+			uint8_t s[NS_SKIP_ENTRY];
+			ns_put_le32(s, prev);
+			ns_put_le32(s + 4, (uint32_t)o->post_len);
+			ns_put_le32(s + 8, (uint32_t)o->pos_len);
+			ns_put_le32(s + 12, bmax);
+			ns_put_le32(s + 16, bmin);
+			ns_buf_append(&e->skip, s, sizeof s);
+		}
+		ns_fout_write(fp, e->out.p, e->out.len);
+		o->post_len += e->out.len;
+		o->pos_len += fq->off - qbefore;
+		if (o->post_len > UINT32_MAX || o->pos_len > UINT32_MAX)
+			return NS_ELIMIT;
+		if (bmax > o->max_tf) o->max_tf = bmax;
+		if (bmin < o->min_dl) o->min_dl = bmin;
+		done += n;
 	}
-	p = t->pos.p;
-	end = t->pos.p + t->pos.len;
-	for (uint64_t i = 0; i < t->cf; i++)
-		if (ns_varint_get32(&p, end, &e->pos[i])) return NS_ECORRUPT;
+	if (nb) {
+		if (e->skip.rc) return NS_ENOMEM;
+		ns_fout_write(fp, e->skip.p, e->skip.len);
+		o->post_len += e->skip.len;
+	}
+	/* every part must have been used up exactly */
+	if (left != 0 || (np && pi != np - 1)) return NS_ECORRUPT;
+	for (size_t k = 0; k < np; k++)
+		if (e->parts[k].d != e->parts[k].dend || e->parts[k].p != e->parts[k].pend)
+			return NS_ECORRUPT;
 	return NS_OK;
 }
 
-/* Encodes one term's postings and positions (docs/FORMAT.md#postings). */
-static void encode_term(ns_writer *w, const wterm *t, enc *e, uint32_t *max_tf,
-                        uint32_t *min_dl)
+static int map_run(run *r)
 {
-	uint32_t df = t->df;
-	uint32_t nb = df >= NS_BLOCK ? (df + NS_BLOCK - 1) / NS_BLOCK : 0;
-	ns_buf *r = &e->region, *q = &e->pregion;
-	*max_tf = 0;
-	*min_dl = UINT32_MAX;
-	r->len = 0;
-	q->len = 0;
-	if (ns_buf_reserve(r, (size_t)nb * NS_SKIP_ENTRY)) return;
-	if (nb) memset(r->p, 0, (size_t)nb * NS_SKIP_ENTRY); /* r->p may be NULL */
-	r->len = (size_t)nb * NS_SKIP_ENTRY;
-	size_t data0 = r->len;
-	uint32_t gaps[NS_BLOCK], tfm[NS_BLOCK];
-	uint32_t prev = 0;
-	uint64_t pi = 0; /* index into e->pos */
-	*max_tf = 0;
-	*min_dl = UINT32_MAX;
-	for (uint32_t b = 0, i = 0; i < df; b++) {
-		uint32_t n = df - i < NS_BLOCK ? df - i : NS_BLOCK;
-		uint32_t bmax = 0, bmin = UINT32_MAX;
-		size_t doc_off = r->len - data0, pos_off = q->len;
-		uint64_t npos = 0;
-		for (uint32_t j = 0; j < n; j++) {
-			uint32_t d = e->docs[i + j];
-			gaps[j] = (i + j) ? d - prev : d;
-			prev = d;
-			tfm[j] = e->tfs[i + j] - 1;
-			if (e->tfs[i + j] > bmax) bmax = e->tfs[i + j];
-			if (w->lens[d] < bmin) bmin = w->lens[d];
-			npos += e->tfs[i + j];
-		}
-		put_ints(e, r, gaps, n);
-		put_ints(e, r, tfm, n);
-		put_ints(e, q, e->pos + pi, (size_t)npos);
-		pi += npos;
-		if (nb) {
-			uint8_t *s = r->p + (size_t)b * NS_SKIP_ENTRY;
-			ns_put_le32(s, prev);
-			ns_put_le32(s + 4, (uint32_t)doc_off);
-			ns_put_le32(s + 8, (uint32_t)pos_off);
-			ns_put_le32(s + 12, bmax);
-			ns_put_le32(s + 16, bmin);
-		}
-		if (bmax > *max_tf) *max_tf = bmax;
-		if (bmin < *min_dl) *min_dl = bmin;
-		i += n;
+	int fd = open(r->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) return NS_EIO;
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return NS_EIO;
 	}
+	r->size = (size_t)st.st_size;
+	if (r->size) {
+		void *m = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (m == MAP_FAILED) {
+			close(fd);
+			return NS_EIO;
+		}
+		madvise(m, r->size, MADV_SEQUENTIAL);
+		r->p = m;
+	}
+	r->end = r->p + r->size;
+	close(fd);
+	return NS_OK;
 }
 
-static int cmp_terms(const void *a, const void *b, void *ctx)
+/* If run r's next record is term s, takes it as a part. */
+static int run_part(run *r, const char *s, size_t sl, part *pt, int *got)
 {
-	const ns_strmap *m = ctx;
-	const ns_strmap_entry *x = &m->ents[*(const uint32_t *)a];
-	const ns_strmap_entry *y = &m->ents[*(const uint32_t *)b];
-	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-	int c = memcmp(m->keys.p + x->key_off, m->keys.p + y->key_off, n);
-	if (c) return c;
-	return x->key_len < y->key_len ? -1 : x->key_len > y->key_len;
+	*got = 0;
+	if (r->p == r->end) return NS_OK;
+	const uint8_t *p = r->p;
+	uint64_t len, df, cf, dl, pl;
+	if (ns_varint_get(&p, r->end, &len) || len > (uint64_t)(r->end - p))
+		return NS_ECORRUPT;
+	if (len != sl || memcmp(p, s, sl)) return NS_OK;
+	p += len;
+	if (ns_varint_get(&p, r->end, &df) || ns_varint_get(&p, r->end, &cf) ||
+	    ns_varint_get(&p, r->end, &dl) || dl > (uint64_t)(r->end - p))
+		return NS_ECORRUPT;
+	pt->d = p;
+	pt->dend = p + dl;
+	p += dl;
+	if (ns_varint_get(&p, r->end, &pl) || pl > (uint64_t)(r->end - p))
+		return NS_ECORRUPT;
+	pt->p = p;
+	pt->pend = p + pl;
+	pt->df = df;
+	r->p = p + pl;
+	*got = 1;
+	return NS_OK;
 }
 
 static int write_terms(ns_writer *w)
@@ -596,10 +1148,17 @@ static int write_terms(ns_writer *w)
 	NS_TRY(track_file(w, "dict", &pd));
 	NS_TRY(track_file(w, "post", &pp));
 	NS_TRY(track_file(w, "pos", &pq));
+	for (size_t i = 0; i < w->n_runs; i++)
+		if (map_run(&w->runs[i])) {
+			set_err(w, NS_EIO, ns_fmt("cannot read back '%s': %s",
+			                          w->runs[i].path, strerror(errno)));
+			return NS_EIO;
+		}
 	uint32_t n_terms = (uint32_t)w->terms.n;
 	uint32_t *order = ns_malloc((size_t)n_terms * sizeof *order + 1);
 	enc e;
 	memset(&e, 0, sizeof e);
+	e.parts = ns_calloc(w->n_runs + 1, sizeof *e.parts);
 	ns_buf dblock, dindex;
 	ns_buf_init(&dblock);
 	ns_buf_init(&dindex);
@@ -608,7 +1167,7 @@ static int write_terms(ns_writer *w)
 	memset(&fp, 0, sizeof fp);
 	memset(&fq, 0, sizeof fq);
 	fd.fd = fp.fd = fq.fd = -1;
-	if (!order) goto out;
+	if (!order || !e.parts) goto out;
 	for (uint32_t i = 0; i < n_terms; i++) order[i] = i;
 	qsort_r(order, n_terms, sizeof *order, cmp_terms, &w->terms);
 
@@ -620,24 +1179,31 @@ static int write_terms(ns_writer *w)
 	size_t prev_len = 0;
 	for (uint32_t k = 0; k < n_terms; k++) {
 		uint32_t tid = order[k];
-		wterm *t = &w->t[tid];
-		if ((rc = decode_term(t, &e))) goto out;
-		uint32_t max_tf, min_dl;
-		encode_term(w, t, &e, &max_tf, &min_dl);
-		if (e.region.rc || e.pregion.rc) {
-			rc = NS_ENOMEM;
-			goto out;
-		}
-		if (e.region.len > UINT32_MAX || e.pregion.len > UINT32_MAX) {
-			set_err(w, NS_EINVAL, ns_fmt("posting list too large"));
-			rc = w->rc;
-			goto out;
-		}
-		ns_fout_write(&fp, e.region.p, e.region.len);
-		ns_fout_write(&fq, e.pregion.p, e.pregion.len);
-		/* dictionary entry, front-coded within blocks */
+		gterm *g = &w->t[tid];
 		const char *s = ns_strmap_key(&w->terms, tid);
 		size_t sl = w->terms.ents[tid].key_len;
+		size_t np = 0;
+		for (size_t r = 0; r < w->n_runs; r++) {
+			int got;
+			if ((rc = run_part(&w->runs[r], s, sl, &e.parts[np], &got))) goto out;
+			np += (size_t)got;
+		}
+		if (g->df_mem) {
+			part *pt = &e.parts[np++];
+			pt->d = g->docs.p;
+			pt->dend = g->docs.p + g->docs.len;
+			pt->p = g->pos.p;
+			pt->pend = g->pos.p + g->pos.len;
+			pt->df = g->df_mem;
+		}
+		term_out o;
+		if ((rc = encode_term(w, &e, np, g->df, &fp, &fq, &o))) {
+			if (rc == NS_ELIMIT)
+				set_err(w, rc, ns_fmt("posting list of '%.*s' too large",
+				                      (int)sl, s));
+			goto out;
+		}
+		/* dictionary entry, front-coded within blocks */
 		size_t pre = 0;
 		int first = k % NS_DICT_BLOCK == 0;
 		if (first) {
@@ -655,24 +1221,28 @@ static int write_terms(ns_writer *w)
 		ns_buf_put_varint(&dblock, pre);
 		ns_buf_put_varint(&dblock, sl - pre);
 		ns_buf_append(&dblock, s + pre, sl - pre);
-		ns_buf_put_varint(&dblock, t->df);
-		ns_buf_put_varint(&dblock, t->cf);
+		ns_buf_put_varint(&dblock, g->df);
+		ns_buf_put_varint(&dblock, g->cf);
 		if (first) {
 			ns_buf_put_varint(&dblock, post_off);
 			ns_buf_put_varint(&dblock, pos_off);
 		}
-		ns_buf_put_varint(&dblock, e.region.len);
-		ns_buf_put_varint(&dblock, e.pregion.len);
-		ns_buf_put_varint(&dblock, max_tf);
-		ns_buf_put_varint(&dblock, min_dl);
-		post_off += e.region.len;
-		pos_off += e.pregion.len;
+		ns_buf_put_varint(&dblock, o.post_len);
+		ns_buf_put_varint(&dblock, o.pos_len);
+		ns_buf_put_varint(&dblock, o.max_tf);
+		ns_buf_put_varint(&dblock, o.min_dl);
+		post_off += o.post_len;
+		pos_off += o.pos_len;
 		prev = s;
 		prev_len = sl;
-		/* the in-memory streams are no longer needed */
-		ns_buf_free(&t->docs);
-		ns_buf_free(&t->pos);
+		ns_buf_free(&g->docs);
+		ns_buf_free(&g->pos);
 	}
+	for (size_t r = 0; r < w->n_runs; r++)
+		if (w->runs[r].p != w->runs[r].end) {
+			rc = NS_ECORRUPT;
+			goto out;
+		}
 	ns_fout_write(&fd, dblock.p, dblock.len);
 	dict_off += dblock.len;
 	if (dblock.rc || dindex.rc) {
@@ -705,11 +1275,10 @@ out:
 		ns_fout_abort(&fq);
 	}
 	ns_free(order);
-	ns_free(e.docs);
-	ns_free(e.tfs);
 	ns_free(e.pos);
-	ns_buf_free(&e.region);
-	ns_buf_free(&e.pregion);
+	ns_free(e.parts);
+	ns_buf_free(&e.out);
+	ns_buf_free(&e.skip);
 	ns_buf_free(&dblock);
 	ns_buf_free(&dindex);
 	return rc;
@@ -719,22 +1288,40 @@ static int write_docs(ns_writer *w)
 {
 	char *path;
 	NS_TRY(track_file(w, "docs", &path));
+	if (fflush(w->rec) != 0) return NS_EIO;
 	ns_fout f;
 	ns_fout_open(&f, path, NS_MAGIC_DOCS);
 	uint64_t lens_bytes = (uint64_t)w->n_docs * 4;
-	/* lengths as little-endian u32 */
-	for (uint32_t i = 0; i < w->n_docs; i++) {
-		uint8_t b[4];
-		ns_put_le32(b, w->lens[i]);
-		ns_fout_write(&f, b, 4);
+	uint8_t b[4096];
+	for (uint32_t i = 0; i < w->n_docs;) {
+		size_t k = 0;
+		for (; k < sizeof b / 4 && i < w->n_docs; k++, i++)
+			ns_put_le32(b + 4 * k, w->lens[i]);
+		ns_fout_write(&f, b, 4 * k);
 	}
-	ns_buf_put_le32(&w->recoffs, (uint32_t)w->records.len);
+	ns_buf_put_le32(&w->recoffs, (uint32_t)w->rec_len);
 	if (w->recoffs.rc) {
 		ns_fout_abort(&f);
 		return NS_ENOMEM;
 	}
 	ns_fout_write(&f, w->recoffs.p, w->recoffs.len);
-	ns_fout_write(&f, w->records.p, w->records.len);
+	/* the records, spooled to a file while the batches were merged */
+	FILE *r = fopen(w->rec_path, "rb");
+	if (!r) {
+		ns_fout_abort(&f);
+		return NS_EIO;
+	}
+	size_t n;
+	uint64_t copied = 0;
+	while ((n = fread(b, 1, sizeof b, r)) > 0) {
+		ns_fout_write(&f, b, n);
+		copied += n;
+	}
+	fclose(r);
+	if (copied != w->rec_len) {
+		ns_fout_abort(&f);
+		return NS_EIO;
+	}
 	uint8_t meta[NS_META_DOCS];
 	ns_put_le64(meta, w->n_docs);
 	ns_put_le64(meta + 8, w->total_tokens);
@@ -748,8 +1335,6 @@ static int write_docs(ns_writer *w)
 
 static int finish_store(ns_writer *w)
 {
-	flush_store_block(w);
-	if (w->rc) return w->rc;
 	ns_fout_write(&w->store, w->store_index.p, w->store_index.len);
 	uint8_t meta[NS_META_STORE];
 	ns_put_le64(meta, w->store_blocks);
@@ -764,13 +1349,36 @@ static int finish_store(ns_writer *w)
 	return rc;
 }
 
+static void remove_temp(ns_writer *w)
+{
+	for (size_t i = 0; i < w->n_runs; i++) {
+		if (w->runs[i].p) munmap((void *)(uintptr_t)w->runs[i].p, w->runs[i].size);
+		w->runs[i].p = NULL;
+		unlink(w->runs[i].path);
+	}
+	if (w->rec) fclose(w->rec);
+	w->rec = NULL;
+	if (w->rec_path) unlink(w->rec_path);
+}
+
 int ns_writer_commit(ns_writer *w)
 {
 	if (w->rc) return w->rc;
 	if (w->committed) return NS_EINVAL;
-	int rc = finish_store(w);
+	int rc = submit(w);
+	while (!rc && w->n_inflight) {
+		pthread_mutex_lock(&w->mu);
+		while (!w->inflight[0]->done) pthread_cond_wait(&w->done, &w->mu);
+		pthread_mutex_unlock(&w->mu);
+		rc = merge_done(w, 0);
+	}
+	stop_workers(w);
+	if (rc) return w->rc ? w->rc : rc;
+	if (w->store_index.rc) rc = NS_ENOMEM;
+	if (!rc) rc = finish_store(w);
 	if (!rc) rc = write_docs(w);
 	if (!rc) rc = write_terms(w);
+	remove_temp(w);
 	if (!rc && ns_fsync_dir(w->dir)) rc = NS_EIO;
 	if (rc) {
 		set_err(w, rc, ns_fmt("cannot write index files in '%s': %s", w->dir,
@@ -795,9 +1403,10 @@ int ns_writer_commit(ns_writer *w)
 	w->committed = 1;
 	if (w->old_unreadable) {
 		/* the new manifest is published: everything else is an orphan */
-		w->old.n_segments = 1;
+		ns_free(w->old.seg_no);
 		w->old.seg_no = ns_malloc(sizeof *w->old.seg_no);
 		if (w->old.seg_no) {
+			w->old.n_segments = 1;
 			w->old.seg_no[0] = w->seg_no;
 			remove_orphans(w);
 		}
@@ -820,6 +1429,8 @@ int ns_writer_commit(ns_writer *w)
 void ns_writer_close(ns_writer *w)
 {
 	if (!w) return;
+	if (w->started) stop_workers(w);
+	remove_temp(w);
 	if (!w->committed) {
 		if (w->store.fd >= 0) ns_fout_abort(&w->store);
 		for (size_t i = 0; i < w->n_files; i++) unlink(w->files[i]);
@@ -828,24 +1439,29 @@ void ns_writer_close(ns_writer *w)
 	ns_free(w->store.path);
 	for (size_t i = 0; i < w->n_files; i++) ns_free(w->files[i]);
 	ns_free(w->files);
+	ns_free(w->runs); /* their paths are in files[] */
 	for (size_t i = 0; i < w->terms.n; i++) {
 		ns_buf_free(&w->t[i].docs);
 		ns_buf_free(&w->t[i].pos);
 	}
 	ns_free(w->t);
-	ns_free(w->touched);
-	ns_free(w->lens);
-	ns_strmap_free(&w->surface);
 	ns_strmap_free(&w->terms);
-	ns_strmap_free(&w->ids);
-	ns_buf_free(&w->records);
+	free_batch(w->cur);
+	for (size_t i = 0; i < w->n_inflight; i++) free_batch(w->inflight[i]);
+	for (size_t i = 0; i < w->n_free; i++) free_batch(w->free_b[i]);
+	ns_free(w->inflight);
+	ns_free(w->free_b);
+	ns_free(w->idset);
+	ns_free(w->lens);
 	ns_buf_free(&w->recoffs);
-	ns_buf_free(&w->block);
-	ns_buf_free(&w->zbuf);
+	ns_buf_free(&w->recbuf);
 	ns_buf_free(&w->store_index);
 	ns_stem_close(w->stem);
 	ns_manifest_free(&w->old);
 	if (w->lock_fd >= 0) close(w->lock_fd);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->done);
 	ns_free(w->errmsg);
 	ns_free(w->dir);
 	ns_free(w);
