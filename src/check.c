@@ -130,9 +130,11 @@ static void check_segment(chk *c, const ns_seg *s)
 		              s->seg_no));
 	for (uint32_t d = 0; !rc && d < s->n_docs; d++) {
 		ns_docrec r;
-		if (ns_seg_doc(s, d, &r)) break;
+		/* a bad record or block number was reported by the loop above */
+		if (ns_seg_doc(s, d, &r) || r.block >= s->n_sblocks) break;
 		const uint8_t *e = s->sindex + r.block * NS_STORE_INDEX_ENTRY;
-		if (r.block_off + r.text_len > ns_get_le32(e + 12)) {
+		uint32_t raw_len = ns_get_le32(e + 12);
+		if (r.block_off > raw_len || r.text_len > raw_len - r.block_off) {
 			say(c, ns_fmt(NS_SEG_FMT ".store: document %u lies outside its "
 			              "block", s->seg_no, d));
 			break;

@@ -91,7 +91,7 @@ void ns_buf_put_le64(ns_buf *b, uint64_t v)
 	b->len += 8;
 }
 
-void ns_buf_put_varint(ns_buf *b, uint64_t v)
+void ns_buf_put_varint_slow(ns_buf *b, uint64_t v)
 {
 	if (ns_buf_reserve(b, 10)) return;
 	uint8_t *p = b->p + b->len;

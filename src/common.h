@@ -45,7 +45,22 @@ void ns_buf_append(ns_buf *b, const void *p, size_t n);
 void ns_buf_putc(ns_buf *b, uint8_t c);
 void ns_buf_put_le32(ns_buf *b, uint32_t v);
 void ns_buf_put_le64(ns_buf *b, uint64_t v);
-void ns_buf_put_varint(ns_buf *b, uint64_t v);
+void ns_buf_put_varint_slow(ns_buf *b, uint64_t v);
+/* LEB128 varint; the common case (room for it) inline. */
+static inline void ns_buf_put_varint(ns_buf *b, uint64_t v)
+{
+	if (NS_LIKELY(b->cap - b->len >= 10)) {
+		uint8_t *p = b->p + b->len;
+		while (v >= 0x80) {
+			*p++ = (uint8_t)(v | 0x80);
+			v >>= 7;
+		}
+		*p++ = (uint8_t)v;
+		b->len = (size_t)(p - b->p);
+		return;
+	}
+	ns_buf_put_varint_slow(b, v);
+}
 void ns_buf_puts(ns_buf *b, const char *s);      /* no terminating NUL */
 
 static inline uint32_t ns_get_le32(const uint8_t *p)
