@@ -1,10 +1,17 @@
 # nsearch -- build, test and benchmark.  See README.md.
 #
-#   make            build/libnsearch.a, build/nsearch and build/nseval
+#   make            build/libnsearch.a, build/libnsearch.so (+ soname links),
+#                   build/nsearch, build/nseval and build/examples/embed
 #   make demo       index corpus/ and search it for "Storm Shadow"
 #   make test       Criterion suites + CLI tests (plain build)
 #   make asan       the same suites under AddressSanitizer + UBSan
 #   make check      test + asan (what .ci/run runs)
+#   make eval       relevance of nsearch, Lucene, Xapian and FTS5 on the
+#                   shared/data collections [COLLECTIONS="scifact cranfield"]
+#   make install    PREFIX=/usr/local (default) [DESTDIR=staging dir]: the
+#                   tool, both libraries, the header, nsearch.pc, the man
+#                   page and the bash completion; `make uninstall` removes
+#                   exactly those files
 
 CC      ?= cc
 BUILD   ?= build
@@ -26,8 +33,23 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 LIB := $(BUILD)/libnsearch.a
 BIN := $(BUILD)/nsearch
 
-.PHONY: all test asan check check-all clean demo bench bench-quick eval
-all: $(LIB) $(BIN) $(BUILD)/nseval
+# The shared library: libnsearch.so.$(VERSION), soname libnsearch.so.$(SOMAJOR).
+# It exports only the NS_API functions of include/nsearch.h, listed in the
+# version script src/libnsearch.map (tests/test_install.c checks the two
+# agree); its objects are the static library's, all built with -fPIC.
+VERSION := $(shell sed -n 's/^\#define NSEARCH_VERSION_STRING "\(.*\)"/\1/p' \
+             include/nsearch.h)
+SOMAJOR := 0
+SONAME  := libnsearch.so.$(SOMAJOR)
+SOREAL  := libnsearch.so.$(VERSION)
+SO      := $(BUILD)/$(SOREAL)
+SOLINKS := $(BUILD)/$(SONAME) $(BUILD)/libnsearch.so
+LIBMAP  := src/libnsearch.map
+EXAMPLE := $(BUILD)/examples/embed
+
+.PHONY: all test asan check check-all clean demo bench bench-quick eval \
+        install uninstall
+all: $(LIB) $(SO) $(SOLINKS) $(BIN) $(BUILD)/nseval $(EXAMPLE)
 
 $(BUILD)/nseval: tools/nseval.c tools/eval.c tools/eval.h
 	@mkdir -p $(dir $@)
@@ -37,13 +59,31 @@ demo: $(BIN)
 	$(BIN) --index $(BUILD)/demo-index index corpus
 	$(BIN) --index $(BUILD)/demo-index query "Storm Shadow"
 
+# -fvisibility=hidden: only NS_API functions get default visibility, so
+# calls between library functions bind locally (no PLT, and inlining is
+# allowed under -fPIC).  Linking the static library is unaffected.
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) include/nsearch.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fvisibility=hidden -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# -z defs: every symbol the library uses must come from LDLIBS.
+$(SO): $(LIB_OBJ) $(LIBMAP)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) \
+	  -Wl,--version-script=$(LIBMAP) -Wl,-z,defs -o $@ $(LIB_OBJ) $(LDLIBS)
+
+$(BUILD)/$(SONAME): $(SO)
+	ln -sf $(SOREAL) $@
+$(BUILD)/libnsearch.so: $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
+
+# The embedding example, built only against the public header.
+$(EXAMPLE): examples/embed.c include/nsearch.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
@@ -54,22 +94,95 @@ $(BUILD)/tests/%: tests/%.c $(LIB) $(wildcard tests/*.h)
 	  -o $@ $< $(LIB) -lcriterion $(LDLIBS)
 
 # Each suite runs in turn; a failing suite or a LeakSanitizer report fails
-# the target.  NSEARCH_BIN lets the CLI suite find the binary of this build.
-test: $(TEST_BIN) $(BIN)
+# the target.  NSEARCH_BIN lets the CLI suite find the binary of this build;
+# NSEARCH_ROOT and NSEARCH_BUILD let the api and install suites find the
+# repository and the rest of this build (the example, the shared library).
+test: $(TEST_BIN) $(BIN) $(SO) $(SOLINKS) $(EXAMPLE)
 	@fail=0; for t in $(TEST_BIN); do log=$$t.log; \
-	  NSEARCH_BIN=$(CURDIR)/$(BIN) $$t >$$log 2>&1; rc=$$?; cat $$log; \
+	  NSEARCH_BIN=$(CURDIR)/$(BIN) NSEARCH_ROOT=$(CURDIR) \
+	  NSEARCH_BUILD=$(BUILD) $$t >$$log 2>&1; rc=$$?; cat $$log; \
 	  if [ $$rc -ne 0 ]; then echo "FAILED: $$t"; fail=1; fi; \
 	  if grep -q 'ERROR: LeakSanitizer' $$log; then echo "LEAK: $$t"; fail=1; fi; \
 	done; exit $$fail
 
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# NS_ASAN=1 tells the suites they run instrumented (the install suite
+# skips `make install`, which would install instrumented binaries).
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g" CFLAGS="$(SAN) -DNS_NO_MMAP" \
 	  LDFLAGS="$(SAN)" test \
-	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp NS_ASAN=1
 
 check: test asan
 check-all: check
 
 clean:
 	rm -rf build build-asan build-bench
+
+# ---- relevance ---------------------------------------------------------
+# nsearch beside Lucene, Xapian and SQLite FTS5 on the shared/data test
+# collections: nDCG@10, recall@100/1000, MAP, MRR@10 (tools/eval.py installs
+# and builds the peer drivers; it skips when ../shared/data is absent).
+# The table goes to stdout and bench/results/eval.md.
+COLLECTIONS ?= scifact cranfield
+eval: $(BIN) $(BUILD)/nseval
+	tools/eval.py --build $(BUILD) $(COLLECTIONS)
+
+# ---- install -----------------------------------------------------------
+# GNU-style directory variables; DESTDIR stages a package (it is not
+# written into nsearch.pc, PREFIX is).  The tool is linked statically
+# against libnsearch.a, so it runs without the shared library installed.
+# (Plain '=': set them on the command line; a PREFIX left in the
+# environment by another tool is not picked up.)
+PREFIX      = /usr/local
+BINDIR      = $(PREFIX)/bin
+LIBDIR      = $(PREFIX)/lib
+INCLUDEDIR  = $(PREFIX)/include
+PKGCONFDIR  = $(LIBDIR)/pkgconfig
+MANDIR      = $(PREFIX)/share/man
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+INSTALL     = install
+
+# nsearch.pc.  libstemmer ships no .pc file: -lstemmer goes to Libs.private
+# with -lm and -lpthread; zlib and utf8proc are found through their own.
+define NSEARCH_PC
+prefix=$(PREFIX)
+exec_prefix=$${prefix}
+libdir=$(if $(filter $(PREFIX)/lib,$(LIBDIR)),$${exec_prefix}/lib,$(LIBDIR))
+includedir=$(if $(filter $(PREFIX)/include,$(INCLUDEDIR)),$${prefix}/include,$(INCLUDEDIR))
+
+Name: nsearch
+Description: Full-text search engine: on-disk inverted index, BM25 ranking, Snowball stemming
+Version: $(VERSION)
+Requires.private: zlib libutf8proc
+Cflags: -I$${includedir}
+Libs: -L$${libdir} -lnsearch
+Libs.private: -lstemmer -lm -lpthread
+endef
+export NSEARCH_PC
+
+install: $(BIN) $(LIB) $(SO) $(SOLINKS)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	  $(DESTDIR)$(PKGCONFDIR) $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	$(INSTALL) -m 755 $(BIN) $(DESTDIR)$(BINDIR)/nsearch
+	$(INSTALL) -m 755 $(SO) $(DESTDIR)$(LIBDIR)/$(SOREAL)
+	ln -sf $(SOREAL) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libnsearch.so
+	$(INSTALL) -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libnsearch.a
+	$(INSTALL) -m 644 include/nsearch.h $(DESTDIR)$(INCLUDEDIR)/nsearch.h
+	printf '%s\n' "$$NSEARCH_PC" > $(DESTDIR)$(PKGCONFDIR)/nsearch.pc
+	chmod 644 $(DESTDIR)$(PKGCONFDIR)/nsearch.pc
+	$(INSTALL) -m 644 docs/nsearch.1 $(DESTDIR)$(MANDIR)/man1/nsearch.1
+	$(INSTALL) -m 644 tools/nsearch-completion.bash \
+	  $(DESTDIR)$(BASHCOMPDIR)/nsearch
+	@case "$(DESTDIR)$(LIBDIR)" in /usr/local/lib|/usr/lib|/lib) \
+	  if [ -w /etc/ld.so.cache ] && command -v ldconfig >/dev/null; then \
+	    echo ldconfig; ldconfig; fi;; esac
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nsearch \
+	  $(DESTDIR)$(LIBDIR)/$(SOREAL) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libnsearch.so $(DESTDIR)$(LIBDIR)/libnsearch.a \
+	  $(DESTDIR)$(INCLUDEDIR)/nsearch.h $(DESTDIR)$(PKGCONFDIR)/nsearch.pc \
+	  $(DESTDIR)$(MANDIR)/man1/nsearch.1 $(DESTDIR)$(BASHCOMPDIR)/nsearch
