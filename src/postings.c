@@ -78,13 +78,8 @@ void ns_pcur_close(ns_pcur *c)
 	c->chunk_done = NULL;
 }
 
-int ns_pcur_next(ns_pcur *c)
+int ns_pcur_next_slow(ns_pcur *c)
 {
-	if (c->doc == NS_DOC_END) return c->rc;
-	if (++c->i < c->n) {
-		c->doc = c->docs[c->i];
-		return NS_OK;
-	}
 	if (c->blk + 1 >= c->nb) {
 		c->doc = NS_DOC_END;
 		return NS_OK;
@@ -113,7 +108,7 @@ static uint32_t find_block(const ns_pcur *c, uint32_t target)
 	return lo;
 }
 
-int ns_pcur_advance(ns_pcur *c, uint32_t target)
+int ns_pcur_advance_slow(ns_pcur *c, uint32_t target)
 {
 	if (c->doc >= target) return c->rc;
 	if (c->docs[c->n - 1] < target) {
@@ -146,8 +141,8 @@ void ns_pcur_block_info(const ns_pcur *c, uint32_t b, uint32_t *max_tf,
 	}
 }
 
-int ns_pcur_peek(const ns_pcur *c, uint32_t target, uint32_t *max_tf,
-                 uint32_t *min_dl, uint32_t *last_doc)
+int ns_pcur_peek_slow(const ns_pcur *c, uint32_t target, uint32_t *max_tf,
+                      uint32_t *min_dl, uint32_t *last_doc)
 {
 	if (c->doc == NS_DOC_END) return NS_DONE;
 	uint32_t b = c->blk;
@@ -171,7 +166,7 @@ static int load_tfs(ns_pcur *c)
 	return NS_OK;
 }
 
-uint32_t ns_pcur_tf(ns_pcur *c)
+uint32_t ns_pcur_tf_slow(ns_pcur *c)
 {
 	if (!c->tf_ready && load_tfs(c)) return 0;
 	return c->tfs[c->i];

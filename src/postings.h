@@ -8,6 +8,7 @@
 #define NS_POSTINGS_H
 
 #include "codec.h"
+#include "format.h"
 #include "index.h"
 
 #define NS_DOC_END UINT32_MAX
@@ -42,17 +43,70 @@ typedef struct ns_pcur {
 int ns_pcur_open(ns_pcur *c, const ns_seg *seg, const ns_terminfo *ti);
 void ns_pcur_close(ns_pcur *c);
 
-int ns_pcur_next(ns_pcur *c);                    /* NS_OK (maybe at END) */
-int ns_pcur_advance(ns_pcur *c, uint32_t target); /* first doc >= target */
-uint32_t ns_pcur_tf(ns_pcur *c);                 /* 0 after an error */
+/* The hot paths are inline; the *_slow functions load another block. */
+int ns_pcur_next_slow(ns_pcur *c);
+int ns_pcur_advance_slow(ns_pcur *c, uint32_t target);
+uint32_t ns_pcur_tf_slow(ns_pcur *c);
+int ns_pcur_peek_slow(const ns_pcur *c, uint32_t target, uint32_t *max_tf,
+                      uint32_t *min_dl, uint32_t *last_doc);
+
+/* Moves to the next posting (doc becomes NS_DOC_END at the end). */
+static inline int ns_pcur_next(ns_pcur *c)
+{
+	if (c->doc == NS_DOC_END) return c->rc;
+	if (NS_LIKELY(++c->i < c->n)) {
+		c->doc = c->docs[c->i];
+		return NS_OK;
+	}
+	return ns_pcur_next_slow(c);
+}
+
+/* Moves to the first posting with doc >= target. */
+static inline int ns_pcur_advance(ns_pcur *c, uint32_t target)
+{
+	if (c->doc >= target) return c->rc;
+	if (NS_LIKELY(c->docs[c->n - 1] >= target)) {
+		uint32_t i = c->i;
+		while (c->docs[i] < target) i++;
+		c->i = i;
+		c->doc = c->docs[i];
+		return NS_OK;
+	}
+	return ns_pcur_advance_slow(c, target);
+}
+
+/* Term frequency of the current posting (0 after an error). */
+static inline uint32_t ns_pcur_tf(ns_pcur *c)
+{
+	if (NS_LIKELY(c->tf_ready)) return c->tfs[c->i];
+	return ns_pcur_tf_slow(c);
+}
+
 /* Absolute positions of the current posting into out (tf of them).
 ** out must hold ns_pcur_tf() values. */
 int ns_pcur_positions(ns_pcur *c, uint32_t *out);
 /* Block-max data of the block that holds the first posting >= target,
 ** found through the skip data without decoding anything.  NS_OK, or
 ** NS_DONE when no posting >= target remains. */
-int ns_pcur_peek(const ns_pcur *c, uint32_t target, uint32_t *max_tf,
-                 uint32_t *min_dl, uint32_t *last_doc);
+static inline int ns_pcur_peek(const ns_pcur *c, uint32_t target,
+                               uint32_t *max_tf, uint32_t *min_dl,
+                               uint32_t *last_doc)
+{
+	if (c->doc != NS_DOC_END && c->docs[c->n - 1] >= target) {
+		if (c->skip) {
+			const uint8_t *s = c->skip + (size_t)c->blk * NS_SKIP_ENTRY;
+			*last_doc = ns_get_le32(s);
+			*max_tf = ns_get_le32(s + 12);
+			*min_dl = ns_get_le32(s + 16);
+		} else {
+			*last_doc = c->docs[c->n - 1];
+			*max_tf = c->max_tf;
+			*min_dl = c->min_dl;
+		}
+		return NS_OK;
+	}
+	return ns_pcur_peek_slow(c, target, max_tf, min_dl, last_doc);
+}
 /* Number of blocks and the block-max data of block b (b < nb). */
 void ns_pcur_block_info(const ns_pcur *c, uint32_t b, uint32_t *max_tf,
                         uint32_t *min_dl, uint32_t *last_doc);
