@@ -1,7 +1,9 @@
 /*
 ** cmd_index.c -- `nsearch index DIR...`: walk, analyse, commit.
 */
+#include <ftw.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +29,29 @@ typedef struct ictx {
 	double t0, last;
 	uint64_t files, bytes, docs, base_files, base_bytes;
 	int fatal;
+	uint64_t total_files; /* counted before the walk, for the estimate */
 } ictx;
+
+static uint64_t g_count;
+
+static int count_file(const char *path, const struct stat *st, int flag,
+                      struct FTW *f)
+{
+	const char *base = path + f->base;
+	if (f->level > 0 && base[0] == '.') /* hidden: the walker skips it */
+		return flag == FTW_D ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
+	if (flag == FTW_F && S_ISREG(st->st_mode)) g_count++;
+	return FTW_CONTINUE;
+}
+
+/* Regular files under root, as the walker will see them (roughly: files
+** beside a JSON Lines collection are counted too). */
+static uint64_t count_files(const char *root)
+{
+	g_count = 0;
+	nftw(root, count_file, 32, FTW_PHYS | FTW_ACTIONRETVAL);
+	return g_count;
+}
 
 static double now(void)
 {
@@ -46,6 +70,10 @@ static void show_progress(ictx *c, int final)
 	fprintf(stderr, "\r\033[Kindexing: %llu files, %llu docs, %.1f MB, %.1f MB/s, %d:%02d",
 	        (unsigned long long)c->files, (unsigned long long)c->docs, mb,
 	        el > 0 ? mb / el : 0.0, (int)el / 60, (int)el % 60);
+	if (!final && c->files && c->total_files > c->files && el > 1) {
+		double left = el * (double)(c->total_files - c->files) / (double)c->files;
+		fprintf(stderr, ", about %d:%02d left", (int)left / 60, (int)left % 60);
+	}
 	if (final) fputc('\n', stderr);
 	fflush(stderr);
 }
@@ -156,6 +184,8 @@ int cmd_index(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	if (c.progress)
+		for (int i = optind; i < argc; i++) c.total_files += count_files(argv[i]);
 	c.t0 = c.last = now();
 	ns_walk_options wopt = {.on_doc = on_doc, .on_warn = on_warn,
 	                        .on_progress = on_progress, .ctx = &c};
