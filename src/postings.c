@@ -17,6 +17,20 @@ static int fail(ns_pcur *c)
 	return NS_ECORRUPT;
 }
 
+/* 1 when v[0..n) increase strictly (and v[0] > base when strict_first).
+** Written as independent comparisons so that it vectorises. */
+static int increasing(const uint32_t *v, uint32_t n, uint32_t base,
+                      int strict_first)
+{
+	uint32_t bad = strict_first & (v[0] <= base);
+	if (n == NS_BLOCK) {
+		for (uint32_t j = 1; j < NS_BLOCK; j++) bad |= v[j] <= v[j - 1];
+	} else {
+		for (uint32_t j = 1; j < n; j++) bad |= v[j] <= v[j - 1];
+	}
+	return !bad;
+}
+
 static int load_block(ns_pcur *c, uint32_t b)
 {
 	uint32_t n = b + 1 < c->nb ? NS_BLOCK : c->df - b * NS_BLOCK;
@@ -29,12 +43,9 @@ static int load_block(ns_pcur *c, uint32_t b)
 	                       : ns_vtail_get_delta(&p, c->end, n, base, c->docs);
 	if (rc) return fail(c);
 	/* documents must be increasing and inside the segment */
-	uint32_t bad = 0, prev = base;
-	for (uint32_t j = 0; j < n; j++) {
-		bad |= (c->docs[j] <= prev) & (b + j != 0);
-		prev = c->docs[j];
-	}
-	if (bad || prev >= c->seg->n_docs || (c->skip && prev != skip_last(c, b)))
+	if (!increasing(c->docs, n, base, b != 0) ||
+	    c->docs[n - 1] >= c->seg->n_docs ||
+	    (c->skip && c->docs[n - 1] != skip_last(c, b)))
 		return fail(c);
 	c->blk = b;
 	c->n = n;
