@@ -804,7 +804,7 @@ const char *ns_stem(ns_stemmer *s, const char *w, size_t len, size_t *outlen)
 	    sb_stemmer_stem(s->sb, (const sb_symbol *)w, (int)len);
 	if (!r) return w; /* out of memory: unstemmed */
 	int rl = sb_stemmer_length(s->sb);
-	if (rl < 0) return w;
+	if (rl <= 0) return w; /* an empty stem ("s" under porter) keeps the word */
 	if (set) cache_put(set, h, w, len, (const char *)r, (size_t)rl);
 	*outlen = (size_t)rl;
 	return (const char *)r;

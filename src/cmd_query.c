@@ -169,6 +169,25 @@ int cmd_query(int argc, char **argv)
 			q.count = 1;
 		} else if (OPT("--plain")) {
 			q.so.plain = 1;
+		} else if (OPT("--stopwords")) {
+			q.so.stopwords = 1;
+		} else if (OPT("--prf")) {
+			q.so.prf = 1;
+		} else if (OPT("--prf-docs")) {
+			VALUE();
+			if (val && (cli_parse_size(val, &q.so.prf_docs) || !q.so.prf_docs ||
+			            q.so.prf_docs > 1000))
+				status = cli_usage("query ", "--prf-docs needs a number from 1 to 1000");
+		} else if (OPT("--prf-terms")) {
+			VALUE();
+			if (val && (cli_parse_size(val, &q.so.prf_terms) || !q.so.prf_terms ||
+			            q.so.prf_terms > 1000))
+				status = cli_usage("query ", "--prf-terms needs a number from 1 to 1000");
+		} else if (OPT("--prf-weight")) {
+			VALUE();
+			if (val && (cli_parse_double(val, &q.so.prf_weight) ||
+			            !(q.so.prf_weight >= 0 && q.so.prf_weight <= 1)))
+				status = cli_usage("query ", "--prf-weight needs a number from 0 to 1");
 		} else if (OPT("-k")) {
 			VALUE();
 			if (val && (cli_parse_size(val, &q.so.k) || q.so.k > 1000000))

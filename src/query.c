@@ -22,7 +22,29 @@ typedef struct parser {
 	int depth;
 	size_t n_clauses;
 	size_t max_terms; /* per analysed text; 0 means 64 */
+	int stopwords;    /* drop stopwords where they are single terms */
+	int drop_all;     /* plain mode: drop every stopword token */
+	size_t n_dropped; /* tokens analyse() dropped */
+	uint64_t stop_mask; /* analyse(): bit i set when term i (< 64) is a
+	                       stopword; used to split bare words */
 } parser;
+
+/* Lucene's classic English stopword set (StopAnalyzer.ENGLISH_STOP_WORDS_SET,
+** EnglishAnalyzer's default): 33 words, sorted. */
+static const char *const stopword_list[] = {
+	"a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if",
+	"in", "into", "is", "it", "no", "not", "of", "on", "or", "such", "that",
+	"the", "their", "then", "there", "these", "they", "this", "to", "was",
+	"will", "with"};
+
+int ns_is_stopword(const char *w, size_t len)
+{
+	if (len > 5) return 0;
+	for (size_t i = 0; i < sizeof stopword_list / sizeof *stopword_list; i++)
+		if (strlen(stopword_list[i]) == len && !memcmp(stopword_list[i], w, len))
+			return 1;
+	return 0;
+}
 
 static int perr(parser *p, const char *msg)
 {
@@ -98,7 +120,10 @@ void ns_query_free(ns_qnode *n)
 static ns_qnode *node_new(int kind)
 {
 	ns_qnode *n = ns_calloc(1, sizeof *n);
-	if (n) n->kind = kind;
+	if (n) {
+		n->kind = kind;
+		n->boost = 1.0;
+	}
 	return n;
 }
 
@@ -122,11 +147,19 @@ static int analyse(parser *p, const char *text, size_t len, ns_qnode **out)
 	ns_tokenizer tz;
 	ns_token tok;
 	ns_qnode *n = NULL;
+	p->stop_mask = 0;
+	p->n_dropped = 0;
 	ns_tok_init(&tz, text, len);
 	while (ns_tok_next(&tz, &tok)) {
+		int stop = p->stopwords && ns_is_stopword(tok.text, tok.len);
+		if (stop && p->drop_all) {
+			p->n_dropped++;
+			continue;
+		}
 		if (!n && !(n = node_new(NS_Q_TERM))) return NS_ENOMEM;
 		if (n->n_terms >= (p->max_terms ? p->max_terms : 64))
 			break; /* phrases longer than this are cut */
+		if (stop && n->n_terms < 64) p->stop_mask |= 1ull << n->n_terms;
 		size_t sl;
 		const char *s = ns_stem(p->st, tok.text, tok.len, &sl);
 		char **t = ns_realloc(n->terms, (n->n_terms + 1) * sizeof *t);
@@ -153,6 +186,11 @@ static int parse_primary(parser *p, ns_qnode **out)
 	case T_WORD:
 	case T_PHRASE: {
 		NS_TRY(analyse(p, p->q + p->tstart, p->tlen, out));
+		if (p->tok == T_WORD && *out && (*out)->n_terms == 1 &&
+		    (p->stop_mask & 1)) {
+			ns_query_free(*out); /* a lone stopword */
+			*out = NULL;
+		}
 		return lex(p);
 	}
 	case T_LPAREN: {
@@ -204,7 +242,11 @@ static int parse_and(parser *p, ns_qnode **out)
 {
 	*out = NULL;
 	ns_qnode *first;
-	NS_TRY(parse_unary(p, &first));
+	int rc = parse_unary(p, &first);
+	if (rc) {
+		ns_query_free(first); /* a partial tree on error is ours to free */
+		return rc;
+	}
 	if (p->tok != T_AND) {
 		*out = first;
 		return NS_OK;
@@ -225,7 +267,10 @@ static int parse_and(parser *p, ns_qnode **out)
 		    p->tok == T_OR)
 			return perr(p, "AND needs a word on its right");
 		ns_qnode *k;
-		NS_TRY(parse_unary(p, &k));
+		if ((rc = parse_unary(p, &k))) {
+			ns_query_free(k);
+			return rc;
+		}
 		if (!k) continue;
 		if (k->occur == NS_OCC_SHOULD) k->occur = NS_OCC_MUST;
 		NS_TRY(add_kid(b, k));
@@ -269,11 +314,17 @@ static int parse_expr(parser *p, ns_qnode **out)
 		             ((p->tok == T_PLUS || p->tok == T_MINUS) &&
 		              p->q[p->pos] == '"');
 		ns_qnode *k;
-		NS_TRY(parse_and(p, &k));
+		int prc = parse_and(p, &k);
+		if (prc) {
+			ns_query_free(k); /* not attached to b yet */
+			return prc;
+		}
 		if (!k) continue;
 		if (is_split_candidate(k, quoted)) {
-			/* "wi-fi" in an OR context: wi OR fi */
+			/* "wi-fi" in an OR context: wi OR fi (stopwords dropped:
+			** k is the last text analysed, so stop_mask is its) */
 			for (size_t i = 0; i < k->n_terms; i++) {
+				if (i < 64 && (p->stop_mask >> i & 1)) continue;
 				ns_qnode *t = node_new(NS_Q_TERM);
 				char **terms = t ? ns_malloc(sizeof *terms) : NULL;
 				if (!terms) {
@@ -337,7 +388,8 @@ static int check_positive(const ns_qnode *n)
 	return pos;
 }
 
-int ns_query_parse(const char *q, ns_stemmer *st, ns_qnode **out, char **err)
+static int parse_syntax(const char *q, ns_stemmer *st, int stopwords,
+                        ns_qnode **out, char **err)
 {
 	*out = NULL;
 	*err = NULL;
@@ -345,6 +397,7 @@ int ns_query_parse(const char *q, ns_stemmer *st, ns_qnode **out, char **err)
 	memset(&p, 0, sizeof p);
 	p.q = q;
 	p.st = st;
+	p.stopwords = stopwords;
 	ns_qnode *n = NULL;
 	int rc = lex(&p);
 	if (!rc) rc = parse_expr(&p, &n);
@@ -387,8 +440,8 @@ size_t ns_query_terms(const ns_qnode *n, const char **out, size_t max)
 	return collect(n, out, 0, max);
 }
 
-int ns_query_parse_plain(const char *q, ns_stemmer *st, ns_qnode **out,
-                         char **err)
+static int parse_plain(const char *q, ns_stemmer *st, int stopwords,
+                       ns_qnode **out, char **err)
 {
 	*out = NULL;
 	*err = NULL;
@@ -397,8 +450,13 @@ int ns_query_parse_plain(const char *q, ns_stemmer *st, ns_qnode **out,
 	p.q = q;
 	p.st = st;
 	p.max_terms = MAX_CLAUSES;
+	p.stopwords = p.drop_all = stopwords;
 	ns_qnode *words;
 	NS_TRY(analyse(&p, q, strlen(q), &words));
+	if (!words && p.n_dropped) { /* only stopwords: keep them */
+		p.stopwords = p.drop_all = 0;
+		NS_TRY(analyse(&p, q, strlen(q), &words));
+	}
 	if (!words) {
 		*err = ns_fmt("query has no searchable words");
 		return NS_ESYNTAX;
@@ -425,4 +483,30 @@ int ns_query_parse_plain(const char *q, ns_stemmer *st, ns_qnode **out,
 	ns_query_free(words);
 	*out = b;
 	return NS_OK;
+}
+
+int ns_query_parse(const char *q, ns_stemmer *st, ns_qnode **out, char **err)
+{
+	return parse_syntax(q, st, 0, out, err);
+}
+
+int ns_query_parse_plain(const char *q, ns_stemmer *st, ns_qnode **out,
+                         char **err)
+{
+	return parse_plain(q, st, 0, out, err);
+}
+
+int ns_query_parse_opt(const char *q, ns_stemmer *st,
+                       const ns_search_options *opt, ns_qnode **out,
+                       char **err)
+{
+	if (opt->plain) return parse_plain(q, st, opt->stopwords, out, err);
+	int rc = parse_syntax(q, st, opt->stopwords, out, err);
+	if (rc == NS_ESYNTAX && opt->stopwords) {
+		/* "the", "the -cat": nothing left without the stopwords; a query
+		** that is malformed fails again with the same message */
+		ns_free(*err);
+		rc = parse_syntax(q, st, 0, out, err);
+	}
+	return rc;
 }

@@ -30,6 +30,8 @@ void ns_search_options_init(ns_search_options *o)
 	o->k = 10;
 	o->k1 = 0.9;
 	o->b = 0.4;
+	o->prf_docs = o->prf_terms = 10;
+	o->prf_weight = 0.5;
 }
 
 double ns_bm25_idf(uint64_t n_docs, uint64_t df);
@@ -66,7 +68,7 @@ static inline double bm25(const qctx *q, double w, double tf, uint32_t doc)
 
 typedef struct term_it {
 	it base;
-	double w; /* idf * (k1 + 1) */
+	double w; /* idf * (k1 + 1) * boost */
 	ns_pcur c;
 } term_it;
 
@@ -407,7 +409,7 @@ static int build(qctx *q, const ns_qnode *n, double k1, it **out)
 		init_it(&t->base, q, term_next, term_advance, term_score,
 		        term_destroy);
 		*out = &t->base;
-		t->w = idf * (k1 + 1);
+		t->w = idf * (k1 + 1) * n->boost;
 		NS_TRY(open_cursor(q, n->terms[0], &t->c));
 		t->base.doc = t->c.doc;
 		return NS_OK;
@@ -417,7 +419,7 @@ static int build(qctx *q, const ns_qnode *n, double k1, it **out)
 	init_it(&p->base, q, phrase_next, phrase_advance, phrase_score,
 	        phrase_destroy);
 	*out = &p->base;
-	p->w = idf * (k1 + 1);
+	p->w = idf * (k1 + 1) * n->boost;
 	p->c = ns_calloc(n->n_terms, sizeof *p->c);
 	p->pos = ns_calloc(n->n_terms, sizeof *p->pos);
 	p->cap = ns_calloc(n->n_terms, sizeof *p->cap);
@@ -612,7 +614,7 @@ static int eval_exhaustive(qctx *q, const ns_qnode *qn, double k1, uint32_t segi
 
 typedef struct tcur {
 	ns_pcur c;
-	double w;  /* idf * (k1 + 1) */
+	double w;  /* idf * (k1 + 1) * boost */
 	double ub; /* bound over the whole list in this segment */
 	uint64_t df;
 } tcur;
@@ -629,11 +631,12 @@ static inline double tcur_score(const qctx *q, tcur *t)
 	return bm25(q, t->w, (double)ns_pcur_tf(&t->c), t->c.doc);
 }
 
-static int open_tcur(qctx *q, const char *term, double k1, tcur *t)
+static int open_tcur(qctx *q, const char *term, double k1, double boost,
+                     tcur *t)
 {
 	uint64_t df;
 	NS_TRY(global_df(q->ix, term, &df));
-	t->w = ns_bm25_idf(q->ix->n_docs, df) * (k1 + 1);
+	t->w = ns_bm25_idf(q->ix->n_docs, df) * (k1 + 1) * boost;
 	NS_TRY(open_cursor(q, term, &t->c));
 	t->df = t->c.df;
 	t->ub = 0;
@@ -705,7 +708,7 @@ static void maxscore(qctx *q, tcur *sh, size_t ns, const double *cum,
 ** cursors (its words, in order). */
 typedef struct item {
 	int phrase;
-	double w;     /* idf (summed over a phrase's words) * (k1 + 1) */
+	double w;     /* idf (summed over a phrase's words) * (k1 + 1) * boost */
 	size_t n;     /* cursors */
 	tcur **cur;   /* the words' cursors, in phrase order */
 	uint32_t **pos;
@@ -799,15 +802,23 @@ static void conjunction(qctx *q, tcur **mu, size_t nm, item *items, size_t ni,
 	double should_ub = ns ? cum[ns - 1] : 0;
 	int scoring = t->k != 0;
 	uint32_t d = mu[0]->c.doc;
+	/* the block-max bound holds for documents up to `upto`: recomputed
+	** only when d passes it */
+	double bound = 0;
+	uint32_t upto = 0;
+	int have_bound = 0;
 	while (d != NS_DOC_END && !q->rc) {
 		if (scoring && topk_full(t)) {
-			/* block-max bound of the run of documents from d */
-			double bound = should_ub;
-			uint32_t upto = NS_DOC_END;
-			for (size_t i = 0; i < ni; i++) {
-				double ub;
-				if (item_bound(q, &items[i], d, &ub, &upto) != NS_OK) return;
-				bound += ub;
+			if (!have_bound || d > upto) {
+				bound = should_ub;
+				upto = NS_DOC_END;
+				for (size_t i = 0; i < ni; i++) {
+					double ub;
+					if (item_bound(q, &items[i], d, &ub, &upto) != NS_OK)
+						return;
+					bound += ub;
+				}
+				have_bound = 1;
 			}
 			if (bound <= t->theta) {
 				if (upto == NS_DOC_END - 1) return;
@@ -852,6 +863,11 @@ static void conjunction(qctx *q, tcur **mu, size_t nm, item *items, size_t ni,
 					pruned = 1;
 					break;
 				}
+				uint32_t mt, md, ld;
+				if (ns_pcur_peek(&sh[k].c, d, &mt, &md, &ld) != NS_OK) continue;
+				if (topk_full(t) && score + ub_of(q, sh[k].w, mt, md) +
+				                            (k ? cum[k - 1] : 0) <= t->theta)
+					continue; /* this block cannot lift d over theta */
 				ns_pcur_advance(&sh[k].c, d);
 				if (sh[k].c.doc == d) score += tcur_score(q, &sh[k]);
 			}
@@ -927,7 +943,7 @@ static int eval_flat(qctx *q, const ns_qnode *qn, double k1, uint32_t segi,
 			const ns_qnode *k = kids[i];
 			if (role(qn, k) != want) continue;
 			if (want != NS_OCC_MUST) {
-				rc = open_tcur(q, k->terms[0], k1, &all[opened++]);
+				rc = open_tcur(q, k->terms[0], k1, k->boost, &all[opened++]);
 				if (want == NS_OCC_SHOULD) ns++;
 				else nn++;
 				continue;
@@ -941,7 +957,7 @@ static int eval_flat(qctx *q, const ns_qnode *qn, double k1, uint32_t segi,
 			if (!cl->cur || !cl->pos || !cl->cap) rc = NS_ENOMEM;
 			for (size_t j = 0; j < cl->n && !rc; j++) {
 				tcur *c = &all[opened++];
-				rc = open_tcur(q, k->terms[j], k1, c);
+				rc = open_tcur(q, k->terms[j], k1, k->boost, c);
 				cl->w += c->w;
 				cl->cur[j] = c;
 				ptrs[nm++] = c;
@@ -1043,7 +1059,9 @@ int ns_search(ns_index *ix, const char *query, const ns_search_options *opt,
 		o = *opt;
 	else
 		ns_search_options_init(&o);
-	if (!query || !(o.k1 >= 0) || !(o.b >= 0 && o.b <= 1) || o.k > (1u << 24)) {
+	if (!query || !(o.k1 >= 0) || !(o.b >= 0 && o.b <= 1) || o.k > (1u << 24) ||
+	    !(o.prf_weight >= 0 && o.prf_weight <= 1) || o.prf_docs > 1000 ||
+	    o.prf_terms > 1000) {
 		if (errmsg) *errmsg = ns_fmt("invalid search options");
 		return NS_EINVAL;
 	}
@@ -1051,8 +1069,7 @@ int ns_search(ns_index *ix, const char *query, const ns_search_options *opt,
 	if (!st) return NS_ENOMEM;
 	ns_qnode *qn;
 	char *err = NULL;
-	int rc = o.plain ? ns_query_parse_plain(query, st, &qn, &err)
-	                 : ns_query_parse(query, st, &qn, &err);
+	int rc = ns_query_parse_opt(query, st, &o, &qn, &err);
 	ns_index_unstemmer(ix, st);
 	if (rc) {
 		if (errmsg) *errmsg = err;
@@ -1080,6 +1097,10 @@ int ns_search(ns_index *ix, const char *query, const ns_search_options *opt,
 		}
 		r->n_terms++;
 	}
+	/* RM3 (prf.c) runs a first search and rewrites qn; r->terms, for
+	** highlighting, stay the query's own */
+	if (o.prf && !o.count_only && (rc = ns_prf_expand(ix, query, &o, &qn)))
+		goto out;
 	topk t = {heap, 0, o.count_only ? 0 : o.k, 0};
 	int flat = flat_ok(qn) && !o.exhaustive;
 	int want_total = o.count_only || !o.no_total;

@@ -410,6 +410,10 @@ static int batch_token(batch *b, ns_stemmer *st, const ns_token *tok,
 	}
 	size_t sl;
 	const char *s = ns_stem(st, tok->text, tok->len, &sl);
+	if (sl == 0) { /* the dictionary has no empty terms */
+		s = tok->text;
+		sl = tok->len;
+	}
 	uint64_t sh = ns_hash_bytes(s, sl);
 	uint32_t *tv = ns_strmap_get(&b->terms, s, sl, sh);
 	if (tv)
