@@ -55,10 +55,14 @@ def main():
         sys.exit("make_big_corpus: no enwiki shards in %s" % a.enwiki)
     target = parse_size(a.size)
     os.makedirs(a.outdir, exist_ok=True)
+    # the passages of one replay, serialised once: replays only change ids
+    cache = [(aid, n, json.dumps(title, ensure_ascii=False),
+              json.dumps(text, ensure_ascii=False))
+             for aid, n, title, text in passages(a.enwiki, a.words)]
     written, part, replay, out = 0, 0, 0, None
     part_bytes = 0
     while written < target:
-        for aid, n, title, text in passages(a.enwiki, a.words):
+        for aid, n, tj, xj in cache:
             if out is None or part_bytes >= (256 << 20):
                 if out:
                     out.close()
@@ -66,11 +70,10 @@ def main():
                            "w", encoding="utf-8")
                 part += 1
                 part_bytes = 0
-            rec = json.dumps({"id": "synthetic-r%d-%s-p%d" % (replay, aid, n),
-                              "title": title, "text": text},
-                             ensure_ascii=False) + "\n"
+            rec = '{"id": "synthetic-r%d-%s-p%d", "title": %s, "text": %s}\n' % (
+                replay, aid, n, tj, xj)
             out.write(rec)
-            size = len(rec.encode("utf-8"))
+            size = len(rec)  # close enough to the bytes for mostly ASCII
             written += size
             part_bytes += size
             if written >= target:
