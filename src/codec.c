@@ -714,3 +714,232 @@ int ns_vtail_get_delta(const uint8_t **p, const uint8_t *end, size_t n,
 	*p = q;
 	return NS_OK;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Patched blocks (PFor): a width b chosen for the bulk of the 128 values;   */
+/* the few larger ones are exceptions whose high bits are stored apart.      */
+/* ------------------------------------------------------------------------ */
+/*
+**   pfor-block:
+**       u8: b                  (0..32, bits of the packed low parts)
+**       u8: n_exc              (0..128; 0 when b == 32)
+**       if n_exc > 0: varint: exc_len  (bytes of the exception area)
+**       <packed-block>: v[i] & (2^b - 1) for all 128 values
+**       exception area: n_exc-times { u8: index }  (strictly increasing)
+**                       n_exc-times { varint32: v[index] >> b }  (> 0)
+**
+** The writer picks the b that makes the block smallest.  A block without
+** exceptions decodes exactly like a plain packed block after two bytes.
+*/
+
+size_t ns_pfor_bound(void) { return NS_PFOR_BOUND; }
+
+size_t ns_pfor_pack128(const uint32_t in[NS_BLOCK], uint8_t *out)
+{
+	unsigned bits[NS_BLOCK];
+	size_t count[33] = {0};
+	for (int i = 0; i < NS_BLOCK; i++) {
+		bits[i] = ns_bits32(in[i]);
+		count[bits[i]]++;
+	}
+	/* cost(b) = 16 b + exceptions (index byte + varint of v >> b) + the
+	** exc_len varint; the varint cost is computed from the bit length */
+	size_t best_cost = SIZE_MAX;
+	unsigned best = 32;
+	for (unsigned b = 0; b <= 32; b++) {
+		size_t cost = 16 * (size_t)b, n_exc = 0;
+		for (unsigned k = b + 1; k <= 32; k++) {
+			if (!count[k]) continue;
+			n_exc += count[k];
+			cost += count[k] * (1 + (k - b + 6) / 7);
+		}
+		if (n_exc) cost += 2;
+		if (cost < best_cost) {
+			best_cost = cost;
+			best = b;
+		}
+	}
+	unsigned b = best;
+	uint32_t low[NS_BLOCK];
+	uint32_t mask = b >= 32 ? UINT32_MAX : ((uint32_t)1 << b) - 1;
+	uint8_t idx[NS_BLOCK];
+	uint8_t hi[NS_BLOCK * NS_VARINT32_MAX];
+	size_t n_exc = 0, hl = 0;
+	for (int i = 0; i < NS_BLOCK; i++) {
+		low[i] = in[i] & mask;
+		if (b < 32 && (in[i] >> b)) {
+			idx[n_exc++] = (uint8_t)i;
+			hl += ns_varint_put(hi + hl, in[i] >> b);
+		}
+	}
+	uint8_t *o = out;
+	*o++ = (uint8_t)b;
+	*o++ = (uint8_t)n_exc;
+	if (n_exc) o += ns_varint_put(o, n_exc + hl);
+	o += ns_pack128(low, o);
+	memcpy(o, idx, n_exc);
+	o += n_exc;
+	memcpy(o, hi, hl);
+	o += hl;
+	return (size_t)(o - out);
+}
+
+/* Reads the header: width, exception count, exception area length. */
+static int pfor_head(const uint8_t **p, const uint8_t *end, unsigned *b,
+                     unsigned *n_exc, uint32_t *exc_len)
+{
+	const uint8_t *q = *p;
+	if (end - q < 2 || q[0] > 32 || q[1] > NS_BLOCK || (q[0] == 32 && q[1]))
+		return NS_ECORRUPT;
+	*b = q[0];
+	*n_exc = q[1];
+	q += 2;
+	*exc_len = 0;
+	if (*n_exc) {
+		if (ns_varint_get32(&q, end, exc_len) || *exc_len < 2 * *n_exc ||
+		    *exc_len > *n_exc * (1 + NS_VARINT32_MAX))
+			return NS_ECORRUPT;
+	}
+	*p = q;
+	return NS_OK;
+}
+
+/* Applies the exceptions at *p (exc_len bytes) to out. */
+static int pfor_patch(const uint8_t *q, uint32_t exc_len, unsigned b,
+                      unsigned n_exc, uint32_t out[NS_BLOCK])
+{
+	const uint8_t *idx = q, *hi = q + n_exc, *end = q + exc_len;
+	int prev = -1;
+	for (unsigned k = 0; k < n_exc; k++) {
+		uint32_t h;
+		if ((int)idx[k] <= prev || idx[k] >= NS_BLOCK ||
+		    ns_varint_get32(&hi, end, &h) || h == 0 ||
+		    (b && h >> (32 - b)))
+			return NS_ECORRUPT;
+		prev = idx[k];
+		out[idx[k]] |= h << b;
+	}
+	return hi == end ? NS_OK : NS_ECORRUPT;
+}
+
+int ns_pfor_unpack128(const uint8_t **p, const uint8_t *end,
+                      uint32_t out[NS_BLOCK])
+{
+	const uint8_t *q = *p;
+	unsigned b, n_exc;
+	uint32_t exc_len;
+	NS_TRY(pfor_head(&q, end, &b, &n_exc, &exc_len));
+	NS_TRY(ns_unpack128(&q, end, out));
+	if (n_exc) {
+		if ((size_t)(end - q) < exc_len) return NS_ECORRUPT;
+		NS_TRY(pfor_patch(q, exc_len, b, n_exc, out));
+		q += exc_len;
+	}
+	*p = q;
+	return NS_OK;
+}
+
+int ns_pfor_unpack128_delta(const uint8_t **p, const uint8_t *end,
+                            uint32_t base, uint32_t out[NS_BLOCK])
+{
+	const uint8_t *q = *p;
+	unsigned b, n_exc;
+	uint32_t exc_len;
+	NS_TRY(pfor_head(&q, end, &b, &n_exc, &exc_len));
+	if (!n_exc) {
+		NS_TRY(ns_unpack128_delta(&q, end, base, out));
+		*p = q;
+		return NS_OK;
+	}
+	NS_TRY(ns_unpack128(&q, end, out));
+	if ((size_t)(end - q) < exc_len) return NS_ECORRUPT;
+	NS_TRY(pfor_patch(q, exc_len, b, n_exc, out));
+	q += exc_len;
+	uint32_t s = base;
+	for (int i = 0; i < NS_BLOCK; i++) out[i] = s += out[i];
+	*p = q;
+	return NS_OK;
+}
+
+int ns_pfor_skip128(const uint8_t **p, const uint8_t *end)
+{
+	const uint8_t *q = *p;
+	unsigned b, n_exc;
+	uint32_t exc_len;
+	NS_TRY(pfor_head(&q, end, &b, &n_exc, &exc_len));
+	NS_TRY(ns_unpack128_skip(&q, end));
+	if ((size_t)(end - q) < exc_len) return NS_ECORRUPT;
+	*p = q + exc_len;
+	return NS_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Short lists (n < NS_BLOCK): bit-packed in order, or varints when tiny.    */
+/* ------------------------------------------------------------------------ */
+/*
+**   ptail(n):   if n <= NS_PTAIL_VARINT: n-times { varint32 }
+**               else: u8: w (0..32), then ceil(n * w / 8) bytes holding the
+**                     n values of w bits each, value i at bits i*w .. i*w+w-1
+**                     counted from the least significant bit of byte 0.
+*/
+
+size_t ns_ptail_bound(size_t n) { return 1 + n * NS_VARINT32_MAX; }
+
+size_t ns_ptail_put(const uint32_t *in, size_t n, uint8_t *out)
+{
+	if (n <= NS_PTAIL_VARINT) return ns_vtail_put(in, n, out);
+	uint32_t or = 0;
+	for (size_t i = 0; i < n; i++) or |= in[i];
+	unsigned w = ns_bits32(or);
+	out[0] = (uint8_t)w;
+	size_t bytes = (n * w + 7) / 8;
+	memset(out + 1, 0, bytes);
+	uint64_t acc = 0;
+	unsigned have = 0;
+	uint8_t *o = out + 1;
+	for (size_t i = 0; i < n; i++) {
+		acc |= (uint64_t)in[i] << have;
+		have += w;
+		while (have >= 8) {
+			*o++ = (uint8_t)acc;
+			acc >>= 8;
+			have -= 8;
+		}
+	}
+	if (have) *o++ = (uint8_t)acc;
+	return (size_t)(o - out);
+}
+
+int ns_ptail_get(const uint8_t **p, const uint8_t *end, size_t n, uint32_t *out)
+{
+	if (n <= NS_PTAIL_VARINT) return ns_vtail_get(p, end, n, out);
+	const uint8_t *q = *p;
+	if (q >= end || q[0] > 32) return NS_ECORRUPT;
+	unsigned w = *q++;
+	size_t bytes = (n * w + 7) / 8;
+	if ((size_t)(end - q) < bytes) return NS_ECORRUPT;
+	uint64_t mask = w == 32 ? 0xffffffffull : ((uint64_t)1 << w) - 1;
+	uint64_t acc = 0;
+	unsigned have = 0;
+	const uint8_t *r = q;
+	for (size_t i = 0; i < n; i++) {
+		while (have < w) {
+			acc |= (uint64_t)*r++ << have;
+			have += 8;
+		}
+		out[i] = (uint32_t)(acc & mask);
+		acc >>= w;
+		have -= w;
+	}
+	*p = q + bytes;
+	return NS_OK;
+}
+
+int ns_ptail_get_delta(const uint8_t **p, const uint8_t *end, size_t n,
+                       uint32_t base, uint32_t *out)
+{
+	NS_TRY(ns_ptail_get(p, end, n, out));
+	uint32_t s = base;
+	for (size_t i = 0; i < n; i++) out[i] = s += out[i];
+	return NS_OK;
+}

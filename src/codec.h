@@ -137,6 +137,32 @@ int ns_vtail_get_delta(const uint8_t **p, const uint8_t *end, size_t n,
 
 /*! ns_codec_impl() : @return the name of the block kernel in use: "avx2",
 ** "sse2" or "scalar" (static string). */
+/*! Patched bit-packed blocks (PFor) of NS_BLOCK values: a width chosen for
+** the bulk of the values, the larger ones stored apart as exceptions (see
+** codec.c and docs/FORMAT.md#integer-codec).  Used for every full block of
+** the index: doc gaps, tf - 1 and positions. */
+#define NS_PFOR_BOUND (2 + NS_VARINT32_MAX + NS_PACK128_BOUND + \
+                       NS_BLOCK * (1 + NS_VARINT32_MAX))
+size_t ns_pfor_bound(void);
+size_t ns_pfor_pack128(const uint32_t in[NS_BLOCK], uint8_t *out);
+int ns_pfor_unpack128(const uint8_t **p, const uint8_t *end,
+                      uint32_t out[NS_BLOCK]);
+/* Unpack, patch, then prefix sum from base (32-bit wrapping). */
+int ns_pfor_unpack128_delta(const uint8_t **p, const uint8_t *end,
+                            uint32_t base, uint32_t out[NS_BLOCK]);
+/* Moves *p past one block without decoding it. */
+int ns_pfor_skip128(const uint8_t **p, const uint8_t *end);
+
+/*! Short lists (n < NS_BLOCK, n known to the reader): bit-packed in order
+** after a width byte, or plain varints when n <= NS_PTAIL_VARINT. */
+#define NS_PTAIL_VARINT 3
+size_t ns_ptail_bound(size_t n);
+size_t ns_ptail_put(const uint32_t *in, size_t n, uint8_t *out);
+int ns_ptail_get(const uint8_t **p, const uint8_t *end, size_t n,
+                 uint32_t *out);
+int ns_ptail_get_delta(const uint8_t **p, const uint8_t *end, size_t n,
+                       uint32_t base, uint32_t *out);
+
 const char *ns_codec_impl(void);
 
 /*! ns_codec_force_scalar() : on != 0 forces the portable scalar kernels;

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#define NS_FORMAT_VERSION 1u
+#define NS_FORMAT_VERSION 3u
 #define NS_HEADER_SIZE 16
 #define NS_FOOTER_SIZE 8
 #define NS_FOOTER_MAGIC 0x21444e45u /* "END!" */

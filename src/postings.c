@@ -39,8 +39,8 @@ static int load_block(ns_pcur *c, uint32_t b)
 	if (off > (size_t)(c->end - c->data)) return fail(c);
 	const uint8_t *p = c->data + off;
 	uint32_t base = b ? skip_last(c, b - 1) : 0;
-	int rc = n == NS_BLOCK ? ns_unpack128_delta(&p, c->end, base, c->docs)
-	                       : ns_vtail_get_delta(&p, c->end, n, base, c->docs);
+	int rc = n == NS_BLOCK ? ns_pfor_unpack128_delta(&p, c->end, base, c->docs)
+	                       : ns_ptail_get_delta(&p, c->end, n, base, c->docs);
 	if (rc) return fail(c);
 	/* documents must be increasing and inside the segment */
 	if (!increasing(c->docs, n, base, b != 0) ||
@@ -169,8 +169,8 @@ int ns_pcur_peek_slow(const ns_pcur *c, uint32_t target, uint32_t *max_tf,
 static int load_tfs(ns_pcur *c)
 {
 	const uint8_t *p = c->tfp;
-	int rc = c->n == NS_BLOCK ? ns_unpack128(&p, c->end, c->tfs)
-	                          : ns_vtail_get(&p, c->end, c->n, c->tfs);
+	int rc = c->n == NS_BLOCK ? ns_pfor_unpack128(&p, c->end, c->tfs)
+	                          : ns_ptail_get(&p, c->end, c->n, c->tfs);
 	if (rc) return fail(c);
 	for (uint32_t j = 0; j < c->n; j++) c->tfs[j]++;
 	c->tf_ready = 1;
@@ -218,13 +218,13 @@ static int load_positions(ns_pcur *c)
 	uint32_t off = c->skip ? ns_get_le32(c->skip + (size_t)c->blk * NS_SKIP_ENTRY + 8)
 	                       : 0;
 	size_t avail = (size_t)(c->pend - c->pdata);
-	for (uint64_t k = 0; k < c->n_chunks; k++) {
-		if (off >= avail || c->pdata[off] > 32) return fail(c);
-		c->chunk_off[k] = off;
-		off += (uint32_t)(1 + 16 * c->pdata[off]);
-	}
 	if (off > avail) return fail(c);
-	c->chunk_off[c->n_chunks] = off;
+	const uint8_t *q = c->pdata + off;
+	for (uint64_t k = 0; k < c->n_chunks; k++) {
+		c->chunk_off[k] = (uint32_t)(q - c->pdata);
+		if (ns_pfor_skip128(&q, c->pend)) return fail(c);
+	}
+	c->chunk_off[c->n_chunks] = (uint32_t)(q - c->pdata);
 	c->tail_ready = 0;
 	c->pos_ready = 1;
 	return NS_OK;
@@ -237,13 +237,13 @@ static int decode_range(ns_pcur *c, uint64_t from, uint64_t to)
 	for (uint64_t k = from / NS_BLOCK; k * NS_BLOCK < to && k < c->n_chunks; k++) {
 		if (c->chunk_done[k]) continue;
 		const uint8_t *p = c->pdata + c->chunk_off[k];
-		if (ns_unpack128(&p, c->pend, c->pos + k * NS_BLOCK)) return fail(c);
+		if (ns_pfor_unpack128(&p, c->pend, c->pos + k * NS_BLOCK)) return fail(c);
 		c->chunk_done[k] = 1;
 	}
 	if (to > full && !c->tail_ready) {
 		const uint8_t *p = c->pdata + c->chunk_off[c->n_chunks];
 		uint64_t total = c->pos_start[c->n];
-		if (ns_vtail_get(&p, c->pend, (size_t)(total - full), c->pos + full))
+		if (ns_ptail_get(&p, c->pend, (size_t)(total - full), c->pos + full))
 			return fail(c);
 		c->tail_ready = 1;
 	}

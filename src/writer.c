@@ -979,19 +979,19 @@ typedef struct enc {
 	size_t parts_cap;
 } enc;
 
-/* Appends n integers: full blocks of NS_BLOCK bit-packed, the rest as a
-** varint tail. */
+/* Appends n integers: full blocks of NS_BLOCK as patched bit-packed
+** blocks, the rest as a short packed tail. */
 static void put_ints(ns_buf *b, const uint32_t *v, size_t n)
 {
 	while (n >= NS_BLOCK) {
-		if (ns_buf_reserve(b, NS_PACK128_BOUND)) return;
-		b->len += ns_pack128(v, b->p + b->len);
+		if (ns_buf_reserve(b, NS_PFOR_BOUND)) return;
+		b->len += ns_pfor_pack128(v, b->p + b->len);
 		v += NS_BLOCK;
 		n -= NS_BLOCK;
 	}
 	if (n) {
-		if (ns_buf_reserve(b, ns_vtail_bound(n))) return;
-		b->len += ns_vtail_put(v, n, b->p + b->len);
+		if (ns_buf_reserve(b, ns_ptail_bound(n))) return;
+		b->len += ns_ptail_put(v, n, b->p + b->len);
 	}
 }
 

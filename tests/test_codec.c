@@ -699,3 +699,105 @@ Test(codec, impl_names)
 	ns_codec_set_impl(NULL);
 #endif
 }
+
+/* ---- patched blocks and packed tails (the index's block formats) ---- */
+
+static uint64_t pf_rng = 0x9e3779b97f4a7c15ull;
+static uint32_t pf_rand(void)
+{
+	pf_rng ^= pf_rng << 13;
+	pf_rng ^= pf_rng >> 7;
+	pf_rng ^= pf_rng << 17;
+	return (uint32_t)(pf_rng >> 11);
+}
+
+Test(codec, pfor_round_trips_with_exceptions)
+{
+	uint8_t buf[NS_PFOR_BOUND + 16];
+	for (int round = 0; round < 2000; round++) {
+		uint32_t in[NS_BLOCK], out[NS_BLOCK], dout[NS_BLOCK];
+		unsigned small = pf_rand() % 12, big = 1 + pf_rand() % 32;
+		for (int i = 0; i < NS_BLOCK; i++) {
+			uint32_t v = small ? pf_rand() & ((1u << small) - 1) : 0;
+			if (pf_rand() % 10 == 0) /* a few outliers */
+				v = big == 32 ? pf_rand() << 1 | 1 : pf_rand() & ((1u << big) - 1);
+			in[i] = v;
+		}
+		if (round % 7 == 0) in[NS_BLOCK - 1] = UINT32_MAX;
+		size_t n = ns_pfor_pack128(in, buf);
+		cr_assert_leq(n, (size_t)NS_PFOR_BOUND);
+		const uint8_t *p = buf;
+		cr_assert_eq(ns_pfor_unpack128(&p, buf + n, out), NS_OK);
+		cr_assert_eq(p, buf + n);
+		cr_assert_arr_eq(in, out, sizeof in);
+		p = buf;
+		cr_assert_eq(ns_pfor_unpack128_delta(&p, buf + n, 7, dout), NS_OK);
+		uint32_t s = 7;
+		for (int i = 0; i < NS_BLOCK; i++) cr_assert_eq(dout[i], s += in[i]);
+		p = buf;
+		cr_assert_eq(ns_pfor_skip128(&p, buf + n), NS_OK);
+		cr_assert_eq(p, buf + n);
+		/* every truncation is refused, never read past */
+		for (size_t cut = 0; cut < n; cut++) {
+			uint8_t *t = malloc(cut ? cut : 1);
+			memcpy(t, buf, cut);
+			p = t;
+			cr_assert_eq(ns_pfor_unpack128(&p, t + cut, out), NS_ECORRUPT);
+			free(t);
+		}
+	}
+}
+
+Test(codec, pfor_exceptions_make_outliers_cheap)
+{
+	uint32_t in[NS_BLOCK];
+	for (int i = 0; i < NS_BLOCK; i++) in[i] = i % 4;
+	in[5] = 1000000;
+	uint8_t buf[NS_PFOR_BOUND];
+	size_t n = ns_pfor_pack128(in, buf);
+	/* 2 bits for the bulk instead of 20 for all: well under 16*20 bytes */
+	cr_assert_lt(n, 16 * 3 + 16);
+	cr_assert_eq(buf[0], 2);
+	cr_assert_eq(buf[1], 1);
+}
+
+Test(codec, ptail_round_trips)
+{
+	uint8_t buf[NS_BLOCK * 6];
+	for (int round = 0; round < 3000; round++) {
+		size_t n = pf_rand() % NS_BLOCK;
+		unsigned w = pf_rand() % 33;
+		uint32_t in[NS_BLOCK], out[NS_BLOCK];
+		for (size_t i = 0; i < n; i++)
+			in[i] = w == 32 ? pf_rand() << 3 : w ? pf_rand() & ((1u << w) - 1) : 0;
+		size_t len = ns_ptail_put(in, n, buf);
+		cr_assert_leq(len, ns_ptail_bound(n));
+		const uint8_t *p = buf;
+		cr_assert_eq(ns_ptail_get(&p, buf + len, n, out), NS_OK);
+		cr_assert_eq(p, buf + len);
+		for (size_t i = 0; i < n; i++) cr_assert_eq(in[i], out[i]);
+		if (len) {
+			p = buf;
+			cr_assert_eq(ns_ptail_get(&p, buf + len - 1, n, out), NS_ECORRUPT);
+		}
+	}
+}
+
+Test(codec, pfor_rejects_bad_headers)
+{
+	uint8_t buf[NS_PFOR_BOUND];
+	uint32_t out[NS_BLOCK];
+	const uint8_t *p;
+	memset(buf, 0, sizeof buf);
+	buf[0] = 33; /* width */
+	p = buf;
+	cr_assert_eq(ns_pfor_unpack128(&p, buf + sizeof buf, out), NS_ECORRUPT);
+	buf[0] = 4;
+	buf[1] = 129; /* more exceptions than values */
+	p = buf;
+	cr_assert_eq(ns_pfor_unpack128(&p, buf + sizeof buf, out), NS_ECORRUPT);
+	buf[0] = 32;
+	buf[1] = 1; /* no exceptions possible at width 32 */
+	p = buf;
+	cr_assert_eq(ns_pfor_unpack128(&p, buf + sizeof buf, out), NS_ECORRUPT);
+}
