@@ -1,7 +1,9 @@
 /*
 ** codec.h -- the posting-list integer codec: LEB128 varints, bit-packed
-** blocks of NS_BLOCK (128) uint32 values in a 4-lane "vertical" layout, and
-** varint tails for the final partial block of a list.
+** blocks of NS_BLOCK (128) uint32 values in a 4-lane "vertical" layout,
+** patched blocks (PFor: a packed block plus exceptions) as the index stores
+** every full block, and packed tails for the final partial block of a list
+** (varint tails are the building block of the tiniest).
 **
 ** Interface to code in codec.c.  The byte layout is specified in the big
 ** comment at the top of codec.c (and in docs/FORMAT.md#integer-codec).

@@ -38,8 +38,8 @@
 /* Dictionary: terms sorted bytewise, front-coded in blocks. */
 #define NS_DICT_BLOCK 16
 
-/* Posting region of a term with df >= NS_BLOCK starts with one skip entry
-** per block.  docs/FORMAT.md#postings */
+/* The posting region of a term with df >= NS_BLOCK ends with one skip
+** entry per block, after the blocks.  docs/FORMAT.md#postings */
 #define NS_SKIP_ENTRY 20 /* u32 last_doc, u32 doc_off, u32 pos_off,
                             u32 max_tf, u32 min_dl */
 
