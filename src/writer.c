@@ -104,9 +104,25 @@ typedef struct gterm {
 
 typedef struct run {
 	char *path;
-	const uint8_t *p, *end; /* mapped contents; p = next record */
+	const uint8_t *base, *p, *end; /* mapped contents; p = next record */
 	size_t size;
+	size_t released; /* bytes at the start already given back */
 } run;
+
+/* Gives back the pages of a run that the merge has read, so that reading
+** the runs does not grow the resident set (they are read only once). */
+static void run_release(run *r)
+{
+	size_t done = (size_t)(r->p - r->base);
+	size_t page = 1u << 16;
+	if (done - r->released < ((size_t)32 << 20)) return;
+	size_t upto = done & ~(page - 1);
+	if (upto > r->released) {
+		madvise((void *)(uintptr_t)(r->base + r->released), upto - r->released,
+		        MADV_DONTNEED);
+		r->released = upto;
+	}
+}
 
 struct ns_writer {
 	char *dir;
@@ -1111,7 +1127,7 @@ static int map_run(run *r)
 			return NS_EIO;
 		}
 		madvise(m, r->size, MADV_SEQUENTIAL);
-		r->p = m;
+		r->p = r->base = m;
 	}
 	r->end = r->p + r->size;
 	close(fd);
@@ -1189,6 +1205,7 @@ static int write_terms(ns_writer *w)
 		size_t np = 0;
 		for (size_t r = 0; r < w->n_runs; r++) {
 			int got;
+			run_release(&w->runs[r]);
 			if ((rc = run_part(&w->runs[r], s, sl, &e.parts[np], &got))) goto out;
 			np += (size_t)got;
 		}
@@ -1356,8 +1373,9 @@ static int finish_store(ns_writer *w)
 static void remove_temp(ns_writer *w)
 {
 	for (size_t i = 0; i < w->n_runs; i++) {
-		if (w->runs[i].p) munmap((void *)(uintptr_t)w->runs[i].p, w->runs[i].size);
-		w->runs[i].p = NULL;
+		if (w->runs[i].base)
+			munmap((void *)(uintptr_t)w->runs[i].base, w->runs[i].size);
+		w->runs[i].base = w->runs[i].p = NULL;
 		unlink(w->runs[i].path);
 	}
 	if (w->rec) fclose(w->rec);
