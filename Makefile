@@ -6,6 +6,8 @@
 #   make test       Criterion suites + CLI tests (plain build)
 #   make asan       the same suites under AddressSanitizer + UBSan
 #   make check      test + asan (what .ci/run runs)
+#   make bench      speed, size and memory against Lucene, Xapian and FTS5
+#                   (bench/results/latest.md); bench-quick: Reuters only
 #   make eval       relevance of nsearch, Lucene, Xapian and FTS5 on the
 #                   shared/data collections [COLLECTIONS="scifact cranfield"]
 #   make install    PREFIX=/usr/local (default) [DESTDIR=staging dir]: the
@@ -21,7 +23,7 @@ WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 OPT     ?= -O2 -g
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE -DNS_BUILDING_LIBRARY
 ALL_CFLAGS = $(CSTD) $(OPT) $(WARN) -fPIC $(CFLAGS) $(if $(WERROR),-Werror)
-LDLIBS  += -lstemmer -lutf8proc -lz -lm -lpthread
+LDLIBS  += -lstemmer -lutf8proc -ldeflate -lz -lm -lpthread
 
 CLI_SRC  := $(wildcard src/cli*.c src/cmd_*.c)
 LIB_SRC  := $(filter-out $(CLI_SRC),$(wildcard src/*.c))
@@ -128,6 +130,32 @@ COLLECTIONS ?= scifact cranfield
 eval: $(BIN) $(BUILD)/nseval
 	tools/eval.py --build $(BUILD) $(COLLECTIONS)
 
+# ---- speed benchmark ---------------------------------------------------
+# nsearch beside Lucene, Xapian and SQLite FTS5, measured in the same run:
+# codec on real postings, indexing (speed, peak memory, size), the
+# benchmark-game queries in TOP_10 and COUNT modes, growth to ~650k
+# passages.  Everything is built with -O2 -DNDEBUG in build-bench/;
+# bench/run.py installs what is missing (peers, gnuplot, time), builds the
+# peer drivers and writes bench/results/latest.{json,md} and latency.png.
+# bench-quick runs the same code on Reuters (CI; results in
+# build-bench/results/).  BENCH_ARGS passes options to bench/run.py.
+BENCH_OPT  := -O2 -DNDEBUG
+BENCH_CC    = $(CC) -std=c11 $(BENCH_OPT) -D_GNU_SOURCE -Iinclude -Isrc -Ibench
+BENCH_ARGS ?=
+define BENCH_BUILD
+@command -v python3 >/dev/null 2>&1 || bench/peers/install.sh
+$(MAKE) BUILD=build-bench OPT="$(BENCH_OPT)" build-bench/libnsearch.a build-bench/nsearch
+$(BENCH_CC) -o build-bench/nsearch-peer bench/nsearch_peer.c bench/peers/common/peer.c build-bench/libnsearch.a $(LDLIBS)
+$(BENCH_CC) -o build-bench/bench_postings bench/bench_postings.c build-bench/libnsearch.a $(LDLIBS)
+$(BENCH_CC) -o build-bench/bench_codec bench/bench_codec.c build-bench/libnsearch.a $(LDLIBS)
+endef
+bench:
+	$(BENCH_BUILD)
+	python3 bench/run.py $(BENCH_ARGS)
+bench-quick:
+	$(BENCH_BUILD)
+	python3 bench/run.py --quick $(BENCH_ARGS)
+
 # ---- install -----------------------------------------------------------
 # GNU-style directory variables; DESTDIR stages a package (it is not
 # written into nsearch.pc, PREFIX is).  The tool is linked statically
@@ -144,7 +172,8 @@ BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 INSTALL     = install
 
 # nsearch.pc.  libstemmer ships no .pc file: -lstemmer goes to Libs.private
-# with -lm and -lpthread; zlib and utf8proc are found through their own.
+# with -lm and -lpthread; zlib, libdeflate and utf8proc are found through
+# their own.
 define NSEARCH_PC
 prefix=$(PREFIX)
 exec_prefix=$${prefix}
@@ -154,7 +183,7 @@ includedir=$(if $(filter $(PREFIX)/include,$(INCLUDEDIR)),$${prefix}/include,$(I
 Name: nsearch
 Description: Full-text search engine: on-disk inverted index, BM25 ranking, Snowball stemming
 Version: $(VERSION)
-Requires.private: zlib libutf8proc
+Requires.private: zlib libdeflate libutf8proc
 Cflags: -I$${includedir}
 Libs: -L$${libdir} -lnsearch
 Libs.private: -lstemmer -lm -lpthread

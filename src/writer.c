@@ -32,6 +32,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "analyze.h"
@@ -41,7 +42,11 @@
 #include "manifest.h"
 #include "strmap.h"
 
-#define STORE_LEVEL 1 /* zlib level: speed matters more than the last 10% */
+/* Store blocks are compressed with libdeflate into the zlib format (what
+** zlib's uncompress() reads): at level 1 it is about 2.4 times as fast as
+** zlib's level 1 and compresses better (enwiki: 193 vs 80 MB/s, ratio 2.44
+** vs 2.26). */
+#define STORE_LEVEL 1
 #define NS_MAX_DOC_BYTES (1ull << 31)
 #define BATCH_BYTES (1u << 20)
 #define BATCH_DOCS 8192
@@ -90,6 +95,7 @@ typedef struct batch {
 	uint32_t *touched;
 	size_t touched_cap;
 	ns_buf zbuf, block;   /* scratch for compression */
+	struct libdeflate_compressor *comp; /* made on first use, kept */
 } batch;
 
 /* A term of the whole build.  docs/pos hold the postings buffered since
@@ -441,13 +447,15 @@ static int batch_token(batch *b, ns_stemmer *st, const ns_token *tok,
 
 static int compress_block(batch *b)
 {
-	uLongf zlen = compressBound(b->block.len);
-	if (zlen > UINT32_MAX) return NS_ELIMIT;
-	b->zbuf.len = 0;
-	if (ns_buf_reserve(&b->zbuf, zlen)) return NS_ENOMEM;
-	if (compress2(b->zbuf.p, &zlen, b->block.p, b->block.len, STORE_LEVEL) !=
-	    Z_OK)
+	if (!b->comp && !(b->comp = libdeflate_alloc_compressor(STORE_LEVEL)))
 		return NS_ENOMEM;
+	size_t bound = libdeflate_zlib_compress_bound(b->comp, b->block.len);
+	if (bound > UINT32_MAX) return NS_ELIMIT;
+	b->zbuf.len = 0;
+	if (ns_buf_reserve(&b->zbuf, bound)) return NS_ENOMEM;
+	size_t zlen = libdeflate_zlib_compress(b->comp, b->block.p, b->block.len,
+	                                       b->zbuf.p, bound);
+	if (zlen == 0) return NS_ENOMEM; /* cannot happen with the bound */
 	ns_buf_append(&b->zblocks, b->zbuf.p, zlen);
 	ns_buf_put_le32(&b->zindex, (uint32_t)zlen);
 	ns_buf_put_le32(&b->zindex, (uint32_t)b->block.len);
@@ -829,6 +837,7 @@ static void free_batch(batch *b)
 	ns_buf_free(&b->zindex);
 	ns_buf_free(&b->zbuf);
 	ns_buf_free(&b->block);
+	libdeflate_free_compressor(b->comp);
 	ns_strmap_free(&b->surface);
 	ns_strmap_free(&b->terms);
 	for (size_t i = 0; i < b->t_cap; i++) {

@@ -467,6 +467,7 @@ Test(install, prefix_pkg_config_embed_and_uninstall, .timeout = 600)
 	out = ti_ok(cmd);
 	cr_assert_not_null(strstr(out, "-lstemmer"), "%s", out);
 	cr_assert_not_null(strstr(out, "-lz"), "%s", out);
+	cr_assert_not_null(strstr(out, "-ldeflate"), "%s", out);
 	cr_assert_not_null(strstr(out, "-lutf8proc"), "%s", out);
 	free(out), free(cmd);
 	cmd = ti_fmt("%s pkg-config --cflags nsearch", env);

@@ -2,7 +2,7 @@
 # Installs what nsearch needs to build and test on Debian 12 (run as root,
 # or with sudo available).  Installs only what is missing; quiet otherwise.
 set -eu
-pkgs="build-essential pkg-config zlib1g-dev libstemmer-dev libcriterion-dev libutf8proc-dev"
+pkgs="build-essential pkg-config zlib1g-dev libdeflate-dev libstemmer-dev libcriterion-dev libutf8proc-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
