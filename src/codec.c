@@ -785,7 +785,8 @@ size_t ns_pfor_pack128(const uint32_t in[NS_BLOCK], uint8_t *out)
 }
 
 /* Reads the header: width, exception count, exception area length. */
-static int pfor_head(const uint8_t **p, const uint8_t *end, unsigned *b,
+static inline __attribute__((always_inline)) int
+pfor_head(const uint8_t **p, const uint8_t *end, unsigned *b,
                      unsigned *n_exc, uint32_t *exc_len)
 {
 	const uint8_t *q = *p;

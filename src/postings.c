@@ -219,14 +219,22 @@ static int load_positions(ns_pcur *c)
 	                       : 0;
 	size_t avail = (size_t)(c->pend - c->pdata);
 	if (off > avail) return fail(c);
-	const uint8_t *q = c->pdata + off;
-	for (uint64_t k = 0; k < c->n_chunks; k++) {
-		c->chunk_off[k] = (uint32_t)(q - c->pdata);
-		if (ns_pfor_skip128(&q, c->pend)) return fail(c);
-	}
-	c->chunk_off[c->n_chunks] = (uint32_t)(q - c->pdata);
+	/* chunk offsets are found lazily, as far as a posting needs them */
+	c->chunk_off[0] = off;
+	c->chunks_known = 0;
 	c->tail_ready = 0;
 	c->pos_ready = 1;
+	return NS_OK;
+}
+
+/* Makes chunk_off[0..k] known by stepping over the chunks before k. */
+static int chunks_upto(ns_pcur *c, uint64_t k)
+{
+	while (c->chunks_known < k) {
+		const uint8_t *q = c->pdata + c->chunk_off[c->chunks_known];
+		if (ns_pfor_skip128(&q, c->pend)) return fail(c);
+		c->chunk_off[++c->chunks_known] = (uint32_t)(q - c->pdata);
+	}
 	return NS_OK;
 }
 
@@ -236,11 +244,15 @@ static int decode_range(ns_pcur *c, uint64_t from, uint64_t to)
 	uint64_t full = c->n_chunks * NS_BLOCK;
 	for (uint64_t k = from / NS_BLOCK; k * NS_BLOCK < to && k < c->n_chunks; k++) {
 		if (c->chunk_done[k]) continue;
+		NS_TRY(chunks_upto(c, k));
 		const uint8_t *p = c->pdata + c->chunk_off[k];
 		if (ns_pfor_unpack128(&p, c->pend, c->pos + k * NS_BLOCK)) return fail(c);
 		c->chunk_done[k] = 1;
+		if (c->chunks_known == k) /* decoding found where the next starts */
+			c->chunk_off[++c->chunks_known] = (uint32_t)(p - c->pdata);
 	}
 	if (to > full && !c->tail_ready) {
+		NS_TRY(chunks_upto(c, c->n_chunks));
 		const uint8_t *p = c->pdata + c->chunk_off[c->n_chunks];
 		uint64_t total = c->pos_start[c->n];
 		if (ns_ptail_get(&p, c->pend, (size_t)(total - full), c->pos + full))
@@ -257,13 +269,15 @@ int ns_pcur_positions(ns_pcur *c, uint32_t *out)
 	NS_TRY(decode_range(c, from, to));
 	const uint32_t *v = c->pos + from;
 	uint64_t n = to - from;
-	uint32_t p = 0;
-	for (uint64_t j = 0; j < n; j++) {
-		uint32_t q = j ? p + v[j] : v[j];
-		if (j && q <= p) return fail(c); /* positions strictly increase */
+	if (!n) return fail(c);
+	uint32_t p = v[0], bad = 0;
+	out[0] = p;
+	for (uint64_t j = 1; j < n; j++) {
+		uint32_t q = p + v[j];
+		bad |= q <= p; /* positions strictly increase */
 		out[j] = p = q;
 	}
-	return NS_OK;
+	return bad ? fail(c) : NS_OK;
 }
 
 void ns_pcur_block_max(const ns_pcur *c, uint32_t *max_tf, uint32_t *min_dl,

@@ -36,6 +36,7 @@ typedef struct ns_pcur {
 	size_t chunk_cap;
 	uint64_t n_chunks;         /* full chunks of NS_BLOCK positions */
 	uint8_t *chunk_done;       /* per chunk: decoded into pos[] already */
+	uint64_t chunks_known;     /* chunk_off[0..chunks_known] are known */
 	int tail_ready;
 } ns_pcur;
 

@@ -956,6 +956,15 @@ static int eval_flat(qctx *q, const ns_qnode *qn, double k1, uint32_t segi,
 			cl->cap = ns_calloc(cl->n, sizeof *cl->cap);
 			if (!cl->cur || !cl->pos || !cl->cap) rc = NS_ENOMEM;
 			for (size_t j = 0; j < cl->n && !rc; j++) {
+				/* a word repeated in the phrase shares its cursor: its
+				** positions are decoded once ("to be or not to be") */
+				size_t same = 0;
+				while (same < j && strcmp(k->terms[same], k->terms[j])) same++;
+				if (same < j) {
+					cl->cur[j] = cl->cur[same];
+					cl->w += cl->cur[same]->w;
+					continue;
+				}
 				tcur *c = &all[opened++];
 				rc = open_tcur(q, k->terms[j], k1, k->boost, c);
 				cl->w += c->w;
