@@ -6,6 +6,8 @@
 #   make test       Criterion suites + CLI tests (plain build)
 #   make asan       the same suites under AddressSanitizer + UBSan
 #   make check      test + asan (what .ci/run runs)
+#   make fuzz       libFuzzer targets of tests/fuzz/ built with clang into
+#                   build-fuzz/, each run FUZZ_SECONDS (60) [FUZZ_TARGETS=]
 #   make bench      speed, size and memory against Lucene, Xapian and FTS5
 #                   (bench/results/latest.md); bench-quick: Reuters only
 #   make eval       relevance of nsearch, Lucene, Xapian and FTS5 on the
@@ -50,7 +52,7 @@ LIBMAP  := src/libnsearch.map
 EXAMPLE := $(BUILD)/examples/embed
 
 .PHONY: all test asan check check-all clean demo bench bench-quick eval \
-        install uninstall
+        install uninstall fuzz fuzz-build
 all: $(LIB) $(SO) $(SOLINKS) $(BIN) $(BUILD)/nseval $(EXAMPLE)
 
 $(BUILD)/nseval: tools/nseval.c tools/eval.c tools/eval.h
@@ -95,14 +97,32 @@ $(BUILD)/tests/%: tests/%.c $(LIB) $(wildcard tests/*.h)
 	$(CC) $(CPPFLAGS) -Itests $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS) \
 	  -o $@ $< $(LIB) -lcriterion $(LDLIBS)
 
-# Each suite runs in turn; a failing suite or a LeakSanitizer report fails
-# the target.  NSEARCH_BIN lets the CLI suite find the binary of this build;
+# The fuzz targets of tests/fuzz/ replayed without libFuzzer: each
+# fuzz_<name>.c linked with tests/fuzz/replay.c (a main() that feeds it
+# every file of tests/fuzz/corpus/<name>/), built like the suites (so
+# `make asan` replays the corpora under ASan + UBSan).
+FUZZ_TARGETS ?= query codec source open
+REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay_%)
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
+                        tests/fuzz/fuzz.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/fuzz $(ALL_CFLAGS) $(LDFLAGS) -o $@ \
+	  $< tests/fuzz/replay.c $(LIB) $(LDLIBS)
+
+# Each suite runs in turn, then each corpus replay; a failing suite or a
+# LeakSanitizer report fails the target.  NSEARCH_BIN lets the CLI suite find the binary of this build;
 # NSEARCH_ROOT and NSEARCH_BUILD let the api and install suites find the
 # repository and the rest of this build (the example, the shared library).
-test: $(TEST_BIN) $(BIN) $(SO) $(SOLINKS) $(EXAMPLE)
+test: $(TEST_BIN) $(BIN) $(SO) $(SOLINKS) $(EXAMPLE) $(REPLAY_BIN)
 	@fail=0; for t in $(TEST_BIN); do log=$$t.log; \
 	  NSEARCH_BIN=$(CURDIR)/$(BIN) NSEARCH_ROOT=$(CURDIR) \
 	  NSEARCH_BUILD=$(BUILD) $$t >$$log 2>&1; rc=$$?; cat $$log; \
+	  if [ $$rc -ne 0 ]; then echo "FAILED: $$t"; fail=1; fi; \
+	  if grep -q 'ERROR: LeakSanitizer' $$log; then echo "LEAK: $$t"; fail=1; fi; \
+	done; \
+	for f in $(FUZZ_TARGETS); do t=$(BUILD)/fuzz/replay_$$f; log=$$t.log; \
+	  $$t tests/fuzz/corpus/$$f >$$log 2>&1; rc=$$?; cat $$log; \
 	  if [ $$rc -ne 0 ]; then echo "FAILED: $$t"; fail=1; fi; \
 	  if grep -q 'ERROR: LeakSanitizer' $$log; then echo "LEAK: $$t"; fail=1; fi; \
 	done; exit $$fail
@@ -119,7 +139,42 @@ check: test asan
 check-all: check
 
 clean:
-	rm -rf build build-asan build-bench
+	rm -rf build build-asan build-bench build-fuzz
+
+# ---- fuzzing -----------------------------------------------------------
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang (Debian's clang
+# package brings libFuzzer in its runtime) against a copy of the library
+# compiled with ASan, UBSan and fuzzer coverage in build-fuzz/.  Each runs
+# FUZZ_SECONDS, starting from the seeds in tests/fuzz/corpus/<name>/; new
+# inputs go to build-fuzz/corpus/<name>/ and crashes to
+# build-fuzz/crash-*.  Add a crash to tests/fuzz/corpus/<name>/ once fixed:
+# `make test` then replays it.  FUZZ_ARGS passes options to libFuzzer
+# (e.g. FUZZ_ARGS=-jobs=2).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS    ?=
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+fuzz-build:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "make fuzz needs clang \
+	  (apt-get install clang)"; exit 1; }
+	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) OPT="-O1 -g" \
+	  CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link -DNS_NO_MMAP \
+	  -Wno-constant-conversion" \
+	  build-fuzz/libnsearch.a
+	for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz $(CSTD) -O1 -g $(FUZZ_SAN) \
+	    -fsanitize=fuzzer -o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c \
+	    build-fuzz/libnsearch.a $(LDLIBS) || exit 1; \
+	done
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do mkdir -p build-fuzz/corpus/$$t; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
+	    -rss_limit_mb=2048 -artifact_prefix=build-fuzz/ -print_final_stats=1 \
+	    $(FUZZ_ARGS) build-fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
 
 # ---- relevance ---------------------------------------------------------
 # nsearch beside Lucene, Xapian and SQLite FTS5 on the shared/data test

@@ -100,9 +100,15 @@ void cli_json_str(FILE *f, const char *s)
 			fputc((int)c, f);
 			p++;
 		} else {
-			size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+			/* well-formed UTF-8 only (RFC 3629): the range of the second
+			** byte excludes overlong forms, surrogates and code points
+			** past U+10FFFF; 0xf5..0xff never start a character */
+			size_t len = c >= 0xf5 ? 0 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+			unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+			unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
 			size_t k = 1;
-			while (len && k < len && (p[k] & 0xc0) == 0x80) k++;
+			if (len && p[1] >= lo && p[1] <= hi) k = 2;
+			while (len && k >= 2 && k < len && (p[k] & 0xc0) == 0x80) k++;
 			if (len && k == len) {
 				fwrite(p, 1, len, f);
 				p += len;

@@ -628,7 +628,10 @@ static inline double ub_of(const qctx *q, double w, uint32_t max_tf,
 
 static inline double tcur_score(const qctx *q, tcur *t)
 {
-	return bm25(q, t->w, (double)ns_pcur_tf(&t->c), t->c.doc);
+	/* the document first: a damaged tf block makes ns_pcur_tf() fail,
+	** which sets c.doc to NS_DOC_END (argument order is unspecified) */
+	uint32_t doc = t->c.doc;
+	return bm25(q, t->w, (double)ns_pcur_tf(&t->c), doc);
 }
 
 static int open_tcur(qctx *q, const char *term, double k1, double boost,
@@ -1191,7 +1194,8 @@ static void put_clean(ns_buf *b, const uint8_t *s, size_t n, int *space)
 			i++;
 			continue;
 		}
-		size_t len = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+		/* 0xf5..0xff never start a character */
+		size_t len = c >= 0xf5 ? 0 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
 		int ok = len && i + len <= n;
 		uint32_t cp = 0;
 		if (ok) {
@@ -1320,7 +1324,8 @@ int ns_snippet(const ns_results *r, size_t i, const char *open,
 	size_t best, nmatch = 0;
 	for (size_t k = body; k < nt; k++) nmatch += toks[k].match != 0;
 	if (!nmatch) body = 0;
-	best = pick_window(toks + body, nt - body, max_tokens) + body;
+	/* no tokens (toks may be NULL): only a damaged store gets here */
+	best = nt ? pick_window(toks + body, nt - body, max_tokens) + body : 0;
 	int space = 1;
 	if (nt) {
 		size_t last = best + max_tokens < nt ? best + max_tokens : nt;
