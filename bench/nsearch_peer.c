@@ -90,6 +90,8 @@ int main(int argc, char **argv)
 	if (a.cmd == PEER_CMD_INDEX) return do_index(&a);
 	qctx q;
 	ns_search_options_init(&q.base);
+	/* for measurements only: the exhaustive reference evaluator */
+	q.base.exhaustive = getenv("NSEARCH_EXHAUSTIVE") != NULL;
 	q.base.k1 = a.k1;
 	q.base.b = a.b;
 	char *err = NULL;
