@@ -114,10 +114,14 @@ $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c \
 # LeakSanitizer report fails the target.  NSEARCH_BIN lets the CLI suite find the binary of this build;
 # NSEARCH_ROOT and NSEARCH_BUILD let the api and install suites find the
 # repository and the rest of this build (the example, the shared library).
+# test_hostile runs its tests one at a time: Criterion 2.4.1's parallel
+# runner leaks 48 bytes in its own process when that suite's long tests
+# overlap (LeakSanitizer reports it with only libcriterion frames).
 test: $(TEST_BIN) $(BIN) $(SO) $(SOLINKS) $(EXAMPLE) $(REPLAY_BIN)
 	@fail=0; for t in $(TEST_BIN); do log=$$t.log; \
+	  case $$t in *test_hostile) jobs=-j1;; *) jobs=;; esac; \
 	  NSEARCH_BIN=$(CURDIR)/$(BIN) NSEARCH_ROOT=$(CURDIR) \
-	  NSEARCH_BUILD=$(BUILD) $$t >$$log 2>&1; rc=$$?; cat $$log; \
+	  NSEARCH_BUILD=$(BUILD) $$t $$jobs >$$log 2>&1; rc=$$?; cat $$log; \
 	  if [ $$rc -ne 0 ]; then echo "FAILED: $$t"; fail=1; fi; \
 	  if grep -q 'ERROR: LeakSanitizer' $$log; then echo "LEAK: $$t"; fail=1; fi; \
 	done; \
