@@ -139,6 +139,23 @@ static int add_kid(ns_qnode *b, ns_qnode *k)
 	return NS_OK;
 }
 
+/* Moves term i of n into a new TERM clause appended to b (which frees the
+** clause, term included, if it cannot take it). */
+static int add_term_kid(ns_qnode *b, ns_qnode *n, size_t i)
+{
+	ns_qnode *t = node_new(NS_Q_TERM);
+	char **terms = t ? ns_malloc(sizeof *terms) : NULL;
+	if (!terms) {
+		ns_free(t);
+		return NS_ENOMEM;
+	}
+	t->terms = terms;
+	t->terms[0] = n->terms[i];
+	n->terms[i] = NULL;
+	t->n_terms = 1;
+	return add_kid(b, t);
+}
+
 /* Analyses text into a node: NULL (no tokens, *out NULL), a TERM, or a
 ** PHRASE of several terms. */
 static int analyse(parser *p, const char *text, size_t len, ns_qnode **out)
@@ -325,18 +342,7 @@ static int parse_expr(parser *p, ns_qnode **out)
 			** k is the last text analysed, so stop_mask is its) */
 			for (size_t i = 0; i < k->n_terms; i++) {
 				if (i < 64 && (p->stop_mask >> i & 1)) continue;
-				ns_qnode *t = node_new(NS_Q_TERM);
-				char **terms = t ? ns_malloc(sizeof *terms) : NULL;
-				if (!terms) {
-					ns_free(t);
-					ns_query_free(k);
-					return NS_ENOMEM;
-				}
-				t->terms = terms;
-				t->terms[0] = k->terms[i];
-				k->terms[i] = NULL;
-				t->n_terms = 1;
-				int rc = add_kid(b, t);
+				int rc = add_term_kid(b, k, i);
 				if (rc) {
 					ns_query_free(k);
 					return rc;
@@ -467,18 +473,11 @@ static int parse_plain(const char *q, ns_stemmer *st, int stopwords,
 		return NS_ENOMEM;
 	}
 	for (size_t i = 0; i < words->n_terms; i++) {
-		ns_qnode *t = node_new(NS_Q_TERM);
-		char **terms = t ? ns_malloc(sizeof *terms) : NULL;
-		if (!terms || add_kid(b, t)) {
-			if (!terms) ns_free(t);
+		if (add_term_kid(b, words, i)) {
 			ns_query_free(words);
 			ns_query_free(b);
 			return NS_ENOMEM;
 		}
-		t->terms = terms;
-		t->terms[0] = words->terms[i];
-		words->terms[i] = NULL;
-		t->n_terms = 1;
 	}
 	ns_query_free(words);
 	*out = b;

@@ -71,7 +71,6 @@ typedef struct lterm {
 } lterm;
 
 typedef struct batch {
-	uint64_t seq;
 	uint32_t base;        /* global document number of document 0 */
 	int done;             /* analysed (set by the worker, under the lock) */
 	int rc;
@@ -181,7 +180,6 @@ struct ns_writer {
 	batch **free_b;
 	size_t n_free;
 	batch *cur;        /* being filled */
-	uint64_t next_seq;
 	uint64_t pending_docs; /* documents submitted but not merged yet */
 	ns_stemmer *stem;  /* for analysis in the calling thread */
 
@@ -884,7 +882,6 @@ static int submit(ns_writer *w)
 		return w->rc;
 	}
 	b->base = w->n_docs + (uint32_t)w->pending_docs;
-	b->seq = w->next_seq++;
 	if (w->threads <= 1) {
 		b->rc = analyse_batch(b, w->stem);
 		b->done = 1;
