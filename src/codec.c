@@ -257,6 +257,28 @@ static void scalar_unpack_delta(unsigned w, const uint8_t *in, uint32_t base,
 	}
 }
 
+/* Running sums for ns_prefix32(), from in[0]: each kernel stops at most
+** NS_PREFIX_STEP - 1 values after the first sum >= limit, ORs the inputs
+** it read into *or_acc and sets *zero when one is 0 (the caller checks for
+** wraparound).  @return the number of sums written. */
+static size_t scalar_prefix(const uint32_t *in, size_t n, uint32_t base,
+                            uint64_t limit, uint32_t *out, uint32_t *or_acc,
+                            int *zero)
+{
+	uint32_t acc = base, ors = 0, z = 0;
+	size_t i = 0;
+	while (i < n) {
+		ors |= in[i];
+		z |= in[i] == 0;
+		out[i] = acc += in[i];
+		i++;
+		if (acc >= limit) break;
+	}
+	*or_acc |= ors;
+	*zero |= (int)z;
+	return i;
+}
+
 /* ------------------------------------------------------------------------ */
 /* x86-64 kernels: SSE2 (baseline) and AVX2 (run-time dispatch)             */
 /* ------------------------------------------------------------------------ */
@@ -357,6 +379,34 @@ static NS_AI void sse2_pack_w(const uint32_t *in, uint8_t *out, unsigned w)
 NS_WIDTHS(NS_DEF)
 #undef NS_DEF
 
+static size_t sse2_prefix(const uint32_t *in, size_t n, uint32_t base,
+                          uint64_t limit, uint32_t *out, uint32_t *or_acc,
+                          int *zero)
+{
+	const __m128i z = _mm_setzero_si128();
+	__m128i prev = _mm_set1_epi32((int)base), ors = z, eq = z;
+	size_t i = 0;
+	uint32_t acc = base;
+	while (i + 4 <= n) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(in + i));
+		ors = _mm_or_si128(ors, x);
+		eq = _mm_or_si128(eq, _mm_cmpeq_epi32(x, z));
+		x = _mm_add_epi32(sse2_prefix4(x), prev);
+		_mm_storeu_si128((__m128i *)(out + i), x);
+		prev = _mm_shuffle_epi32(x, 0xff);
+		i += 4;
+		acc = (uint32_t)_mm_cvtsi128_si32(prev);
+		if (acc >= limit) break;
+	}
+	ors = _mm_or_si128(ors, _mm_shuffle_epi32(ors, 0x4e));
+	ors = _mm_or_si128(ors, _mm_shuffle_epi32(ors, 0xb1));
+	*or_acc |= (uint32_t)_mm_cvtsi128_si32(ors);
+	*zero |= _mm_movemask_epi8(eq) != 0;
+	if (acc < limit || !i)
+		i += scalar_prefix(in + i, n - i, acc, limit, out + i, or_acc, zero);
+	return i;
+}
+
 #define NS_AVX2 __attribute__((target("avx2")))
 
 static NS_AI NS_AVX2 __m256i avx2_load2(const uint8_t *p)
@@ -449,6 +499,40 @@ static NS_AI NS_AVX2 void avx2_unpack_delta_w(const uint8_t *in, uint32_t *out,
 NS_WIDTHS(NS_DEF)
 #undef NS_DEF
 
+static NS_AVX2 size_t avx2_prefix(const uint32_t *in, size_t n,
+                                   uint32_t base, uint64_t limit,
+                                   uint32_t *out, uint32_t *or_acc, int *zero)
+{
+	const __m256i z = _mm256_setzero_si256(), last = _mm256_set1_epi32(7);
+	__m256i prev = _mm256_set1_epi32((int)base), ors = z, eq = z;
+	size_t i = 0;
+	uint32_t acc = base;
+	while (i + 8 <= n) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(in + i));
+		ors = _mm256_or_si256(ors, x);
+		eq = _mm256_or_si256(eq, _mm256_cmpeq_epi32(x, z));
+		x = _mm256_add_epi32(x, _mm256_slli_si256(x, 4));
+		x = _mm256_add_epi32(x, _mm256_slli_si256(x, 8));
+		__m256i c = _mm256_shuffle_epi32(x, 0xff);
+		x = _mm256_add_epi32(x, _mm256_permute2x128_si256(c, c, 0x08));
+		x = _mm256_add_epi32(x, prev);
+		_mm256_storeu_si256((__m256i *)(out + i), x);
+		prev = _mm256_permutevar8x32_epi32(x, last);
+		i += 8;
+		acc = (uint32_t)_mm256_cvtsi256_si32(prev);
+		if (acc >= limit) break;
+	}
+	__m128i o = _mm_or_si128(_mm256_castsi256_si128(ors),
+	                         _mm256_extracti128_si256(ors, 1));
+	o = _mm_or_si128(o, _mm_shuffle_epi32(o, 0x4e));
+	o = _mm_or_si128(o, _mm_shuffle_epi32(o, 0xb1));
+	*or_acc |= (uint32_t)_mm_cvtsi128_si32(o);
+	*zero |= _mm256_movemask_epi8(eq) != 0;
+	if (acc < limit || !i)
+		i += scalar_prefix(in + i, n - i, acc, limit, out + i, or_acc, zero);
+	return i;
+}
+
 #endif /* NS_CODEC_X86 */
 
 /* ------------------------------------------------------------------------ */
@@ -498,6 +582,9 @@ typedef struct kernel {
 	void (*unpack[33])(const uint8_t *in, uint32_t *out);
 	void (*unpack_delta[33])(const uint8_t *in, uint32_t base, uint32_t *out);
 	void (*pack[33])(const uint32_t *in, uint8_t *out);
+	size_t (*prefix)(const uint32_t *in, size_t n, uint32_t base,
+	                 uint64_t limit, uint32_t *out, uint32_t *or_acc,
+	                 int *zero);
 } kernel;
 
 #define NS_TAB(prefix, op)                                                 \
@@ -517,16 +604,16 @@ typedef struct kernel {
 
 static const kernel kernel_scalar = {
     "scalar", NS_TAB(scalar_, unpack), NS_TAB(scalar_, unpack_delta),
-    NS_TAB(scalar_, pack)};
+    NS_TAB(scalar_, pack), scalar_prefix};
 #if NS_CODEC_X86
 static const kernel kernel_sse2 = {"sse2", NS_TAB(sse2_, unpack),
                                    NS_TAB(sse2_, unpack_delta),
-                                   NS_TAB(sse2_, pack)};
+                                   NS_TAB(sse2_, pack), sse2_prefix};
 /* AVX2 packs with the SSE2 routines: encoding speed matters less, and the
 ** bytes are the same whoever writes them. */
 static const kernel kernel_avx2 = {"avx2", NS_TAB(avx2_, unpack),
                                    NS_TAB(avx2_, unpack_delta),
-                                   NS_TAB(sse2_, pack)};
+                                   NS_TAB(sse2_, pack), avx2_prefix};
 #endif
 #undef NS_TAB
 
@@ -680,6 +767,29 @@ int ns_unpack128_skip(const uint8_t **p, const uint8_t *end)
 	return NS_OK;
 }
 
+size_t ns_prefix32(const uint32_t *in, size_t n, uint32_t base, uint64_t limit,
+                   uint32_t *out, int *ok)
+{
+	uint32_t ors = 0;
+	int zero = 0;
+	/* a few values (a rare word's positions) are not worth a dispatch */
+	size_t m = n < NS_PREFIX_STEP
+	               ? scalar_prefix(in, n, base, limit, out, &ors, &zero)
+	               : kernel_get()->prefix(in, n, base, limit, out, &ors, &zero);
+	/* no sum can wrap when base + m * (every input's bits) fits: the
+	** common case; otherwise compare the sums one by one */
+	if (zero) {
+		*ok = 0;
+	} else if ((uint64_t)base + (uint64_t)ors * m > UINT32_MAX) {
+		uint32_t p = base;
+		for (size_t j = 0; j < m; j++) {
+			if (out[j] <= p) *ok = 0;
+			p = out[j];
+		}
+	}
+	return m;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Variable tails                                                           */
 /* ------------------------------------------------------------------------ */
@@ -797,7 +907,7 @@ pfor_head(const uint8_t **p, const uint8_t *end, unsigned *b,
 	q += 2;
 	*exc_len = 0;
 	if (*n_exc) {
-		if (ns_varint_get32(&q, end, exc_len) || *exc_len < 2 * *n_exc ||
+		if (varint_get32(&q, end, exc_len) || *exc_len < 2 * *n_exc ||
 		    *exc_len > *n_exc * (1 + NS_VARINT32_MAX))
 			return NS_ECORRUPT;
 	}
@@ -810,17 +920,33 @@ static int pfor_patch(const uint8_t *q, uint32_t exc_len, unsigned b,
                       unsigned n_exc, uint32_t out[NS_BLOCK])
 {
 	const uint8_t *idx = q, *hi = q + n_exc, *end = q + exc_len;
+	/* every check is folded into `bad` (b < 32 here: pfor_head() rejects
+	** exceptions at width 32); h must be 1 .. UINT32_MAX >> b */
+	const uint32_t hmax = UINT32_MAX >> b;
+	unsigned bad = 0;
 	int prev = -1;
-	for (unsigned k = 0; k < n_exc; k++) {
-		uint32_t h;
-		if ((int)idx[k] <= prev || idx[k] >= NS_BLOCK ||
-		    ns_varint_get32(&hi, end, &h) || h == 0 ||
-		    (b && h >> (32 - b)))
-			return NS_ECORRUPT;
-		prev = idx[k];
-		out[idx[k]] |= h << b;
+	if (exc_len == 2 * n_exc) {
+		/* the common case: every high part is a 1-byte varint */
+		unsigned all = 0;
+		for (unsigned k = 0; k < n_exc; k++) {
+			unsigned i = idx[k];
+			uint32_t h = hi[k];
+			all |= h;
+			bad |= ((int)i <= prev) | (i >= NS_BLOCK) | (h - 1 >= hmax);
+			prev = (int)i;
+			out[i & (NS_BLOCK - 1)] |= h << b;
+		}
+		return bad || all >= 0x80 ? NS_ECORRUPT : NS_OK;
 	}
-	return hi == end ? NS_OK : NS_ECORRUPT;
+	for (unsigned k = 0; k < n_exc; k++) {
+		unsigned i = idx[k];
+		uint32_t h;
+		if (varint_get32(&hi, end, &h)) return NS_ECORRUPT;
+		bad |= ((int)i <= prev) | (i >= NS_BLOCK) | (h - 1 >= hmax);
+		prev = (int)i;
+		out[i & (NS_BLOCK - 1)] |= h << b;
+	}
+	return bad || hi != end ? NS_ECORRUPT : NS_OK;
 }
 
 int ns_pfor_unpack128(const uint8_t **p, const uint8_t *end,
@@ -856,8 +982,9 @@ int ns_pfor_unpack128_delta(const uint8_t **p, const uint8_t *end,
 	if ((size_t)(end - q) < exc_len) return NS_ECORRUPT;
 	NS_TRY(pfor_patch(q, exc_len, b, n_exc, out));
 	q += exc_len;
-	uint32_t s = base;
-	for (int i = 0; i < NS_BLOCK; i++) out[i] = s += out[i];
+	uint32_t ors = 0;
+	int zero = 0;
+	kernel_get()->prefix(out, NS_BLOCK, base, UINT64_MAX, out, &ors, &zero);
 	*p = q;
 	return NS_OK;
 }
@@ -867,8 +994,10 @@ int ns_pfor_skip128(const uint8_t **p, const uint8_t *end)
 	const uint8_t *q = *p;
 	unsigned b, n_exc;
 	uint32_t exc_len;
+	unsigned w;
 	NS_TRY(pfor_head(&q, end, &b, &n_exc, &exc_len));
-	NS_TRY(ns_unpack128_skip(&q, end));
+	NS_TRY(block_check(q, end, &w));
+	q += ns_pack128_size(w);
 	if ((size_t)(end - q) < exc_len) return NS_ECORRUPT;
 	*p = q + exc_len;
 	return NS_OK;
@@ -920,10 +1049,23 @@ int ns_ptail_get(const uint8_t **p, const uint8_t *end, size_t n, uint32_t *out)
 	size_t bytes = (n * w + 7) / 8;
 	if ((size_t)(end - q) < bytes) return NS_ECORRUPT;
 	uint64_t mask = w == 32 ? 0xffffffffull : ((uint64_t)1 << w) - 1;
+	/* while 8 bytes can be read at a value's first byte: one load each */
+	size_t avail = (size_t)(end - q), i = 0;
+	if (w && avail >= 8) {
+		size_t fast = ((avail - 8) * 8) / w + 1; /* values with bit*8 fits */
+		if (fast > n) fast = n;
+		size_t bit = 0;
+		for (; i < fast; i++, bit += w)
+			out[i] = (uint32_t)((ns_get_le64(q + (bit >> 3)) >> (bit & 7)) & mask);
+	}
 	uint64_t acc = 0;
 	unsigned have = 0;
-	const uint8_t *r = q;
-	for (size_t i = 0; i < n; i++) {
+	const uint8_t *r = q + i * w / 8;
+	if (i * w % 8) {
+		acc = *r++ >> (i * w % 8);
+		have = 8 - (unsigned)(i * w % 8);
+	}
+	for (; i < n; i++) {
 		while (have < w) {
 			acc |= (uint64_t)*r++ << have;
 			have += 8;

@@ -111,6 +111,19 @@ int ns_unpack128_delta(const uint8_t **p, const uint8_t *end, uint32_t base,
 ** @return NS_OK or NS_ECORRUPT, as ns_unpack128(). */
 int ns_unpack128_skip(const uint8_t **p, const uint8_t *end);
 
+/*! ns_prefix32() : running sum with an early stop: out[i] = base + in[0] +
+** ... + in[i] (32-bit wrapping) for i = 0, 1, ..., until the first sum >=
+** limit, or up to NS_PREFIX_STEP - 1 values past it (the kernels work a
+** vector at a time), or n.  limit = UINT64_MAX gives all n.  Clears *ok
+** (never sets it) when the sums written do not increase strictly: an in[i]
+** is 0 or a sum wrapped (and then where it stops is unspecified).  out
+** may be in.
+** @return the number of sums written, m <= n: m == n, or (when *ok holds)
+** out[m-1] >= limit; m >= 1 when n >= 1. */
+#define NS_PREFIX_STEP 8
+size_t ns_prefix32(const uint32_t *in, size_t n, uint32_t base, uint64_t limit,
+                   uint32_t *out, int *ok);
+
 /* ------------------------------------------------------------------------ */
 /* Variable tail: the last n < NS_BLOCK values of a list, as n varints      */
 /* ------------------------------------------------------------------------ */

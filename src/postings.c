@@ -5,6 +5,10 @@
 #include "format.h"
 #include "postings.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 static inline uint32_t skip_last(const ns_pcur *c, uint32_t b)
 {
 	return ns_get_le32(c->skip + (size_t)b * NS_SKIP_ENTRY);
@@ -18,16 +22,25 @@ static int fail(ns_pcur *c)
 }
 
 /* 1 when v[0..n) increase strictly (and v[0] > base when strict_first).
-** Written as independent comparisons so that it vectorises. */
+** gcc 12 does not vectorise an unsigned comparison loop, so SSE2 compares
+** four pairs at a time (unsigned order as signed after flipping bit 31). */
 static int increasing(const uint32_t *v, uint32_t n, uint32_t base,
                       int strict_first)
 {
-	uint32_t bad = strict_first & (v[0] <= base);
-	if (n == NS_BLOCK) {
-		for (uint32_t j = 1; j < NS_BLOCK; j++) bad |= v[j] <= v[j - 1];
-	} else {
-		for (uint32_t j = 1; j < n; j++) bad |= v[j] <= v[j - 1];
+	int bad = strict_first & (v[0] <= base);
+	uint32_t j = 1;
+#if defined(__SSE2__)
+	const __m128i flip = _mm_set1_epi32(INT32_MIN);
+	__m128i up = _mm_set1_epi32(-1);
+	for (; j + 4 <= n; j += 4) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(v + j));
+		__m128i b = _mm_loadu_si128((const __m128i *)(v + j - 1));
+		up = _mm_and_si128(up, _mm_cmpgt_epi32(_mm_xor_si128(a, flip),
+		                                       _mm_xor_si128(b, flip)));
 	}
+	bad |= _mm_movemask_epi8(up) != 0xffff;
+#endif
+	for (; j < n; j++) bad |= v[j] <= v[j - 1];
 	return !bad;
 }
 
@@ -172,7 +185,12 @@ static int load_tfs(ns_pcur *c)
 	int rc = c->n == NS_BLOCK ? ns_pfor_unpack128(&p, c->end, c->tfs)
 	                          : ns_ptail_get(&p, c->end, c->n, c->tfs);
 	if (rc) return fail(c);
-	for (uint32_t j = 0; j < c->n; j++) c->tfs[j]++;
+	uint32_t *tfs = c->tfs; /* (not c->tfs: it could alias c->n) */
+	if (c->n == NS_BLOCK) {
+		for (uint32_t j = 0; j < NS_BLOCK; j++) tfs[j]++;
+	} else {
+		for (uint32_t j = 0, n = c->n; j < n; j++) tfs[j]++;
+	}
 	c->tf_ready = 1;
 	return NS_OK;
 }
@@ -189,12 +207,32 @@ uint32_t ns_pcur_tf_slow(ns_pcur *c)
 static int load_positions(ns_pcur *c)
 {
 	if (!c->tf_ready && load_tfs(c)) return c->rc;
+	/* 32-bit running sums (vectorised) unless they could wrap */
+	uint32_t sums[NS_BLOCK];
 	uint64_t total = 0;
-	for (uint32_t j = 0; j < c->n; j++) {
-		c->pos_start[j] = total;
-		total += c->tfs[j];
+	int ok = 1;
+	ns_prefix32(c->tfs, c->n, 0, UINT64_MAX, sums, &ok);
+	c->pos_start[0] = 0;
+	if (ok) {
+		uint64_t *ps = c->pos_start + 1;
+		uint32_t j = 0, n = c->n;
+#if defined(__SSE2__)
+		const __m128i z = _mm_setzero_si128();
+		for (; j + 4 <= n; j += 4) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(sums + j));
+			_mm_storeu_si128((__m128i *)(ps + j), _mm_unpacklo_epi32(x, z));
+			_mm_storeu_si128((__m128i *)(ps + j + 2), _mm_unpackhi_epi32(x, z));
+		}
+#endif
+		for (; j < n; j++) ps[j] = sums[j];
+		total = sums[n - 1];
+	} else {
+		for (uint32_t j = 0; j < c->n; j++) {
+			c->pos_start[j] = total;
+			total += c->tfs[j];
+		}
+		c->pos_start[c->n] = total;
 	}
-	c->pos_start[c->n] = total;
 	if (total > c->seg->n_positions) return fail(c);
 	if (total + NS_BLOCK > c->pos_cap) {
 		size_t cap = (size_t)total + NS_BLOCK;
@@ -262,22 +300,77 @@ static int decode_range(ns_pcur *c, uint64_t from, uint64_t to)
 	return NS_OK;
 }
 
-int ns_pcur_positions(ns_pcur *c, uint32_t *out)
+/* The positions of the current posting into out, in order, until one >=
+** limit has been written (ns_prefix32() steps: a few more may follow).
+** Chunks past that point are not decoded. */
+static int positions(ns_pcur *c, uint32_t *out, uint64_t limit, uint32_t *got)
 {
 	if (!c->pos_ready) NS_TRY(load_positions(c));
 	uint64_t from = c->pos_start[c->i], to = c->pos_start[c->i + 1];
-	NS_TRY(decode_range(c, from, to));
-	const uint32_t *v = c->pos + from;
-	uint64_t n = to - from;
-	if (!n) return fail(c);
-	uint32_t p = v[0], bad = 0;
-	out[0] = p;
-	for (uint64_t j = 1; j < n; j++) {
-		uint32_t q = p + v[j];
-		bad |= q <= p; /* positions strictly increase */
-		out[j] = p = q;
+	if (from == to) return fail(c);
+	if (to - from <= NS_PREFIX_STEP) { /* a few (most postings): all */
+		uint64_t k = from / NS_BLOCK, full = c->n_chunks * NS_BLOCK;
+		int ready = to <= full ? c->chunk_done[k] && c->chunk_done[(to - 1) / NS_BLOCK]
+		                       : from >= full && c->tail_ready;
+		if (!ready) NS_TRY(decode_range(c, from, to));
+		const uint32_t *v = c->pos + from;
+		uint32_t n = (uint32_t)(to - from), x = v[0], bad = 0;
+		out[0] = x;
+		for (uint32_t j = 1; j < n; j++) {
+			uint32_t y = x + v[j];
+			bad |= y <= x; /* positions strictly increase */
+			out[j] = x = y;
+		}
+		if (bad) return fail(c);
+		*got = n;
+		return NS_OK;
 	}
-	return bad ? fail(c) : NS_OK;
+	uint64_t full = c->n_chunks * NS_BLOCK;
+	uint64_t s = from;
+	uint32_t m = 0, p = 0;
+	int ok = 1;
+	while (s < to) {
+		/* the part of [s, to) in one chunk, or in the tail */
+		uint64_t e = s < full ? (s / NS_BLOCK + 1) * NS_BLOCK : to;
+		if (e > to) e = to;
+		NS_TRY(decode_range(c, s, e));
+		const uint32_t *v = c->pos + s;
+		size_t len = (size_t)(e - s);
+		if (!m) { /* the first value is the position itself */
+			out[m++] = p = *v++;
+			len--;
+			if (p >= limit) break;
+		}
+		if (len < NS_PREFIX_STEP) { /* a few: not worth a call */
+			uint32_t bad = 0;
+			for (size_t j = 0; j < len && p < limit; j++) {
+				uint32_t x = p + v[j];
+				bad |= x <= p; /* positions strictly increase */
+				out[m++] = p = x;
+			}
+			ok &= !bad;
+		} else {
+			m += (uint32_t)ns_prefix32(v, len, p, limit, out + m, &ok);
+			p = out[m - 1];
+		}
+		if (p >= limit) break;
+		s = e;
+	}
+	if (!ok) return fail(c);
+	*got = m;
+	return NS_OK;
+}
+
+int ns_pcur_positions(ns_pcur *c, uint32_t *out)
+{
+	uint32_t m;
+	return positions(c, out, UINT64_MAX, &m);
+}
+
+int ns_pcur_positions_upto(ns_pcur *c, uint32_t *out, uint64_t limit,
+                           uint32_t *n)
+{
+	return positions(c, out, limit, n);
 }
 
 void ns_pcur_block_max(const ns_pcur *c, uint32_t *max_tf, uint32_t *min_dl,

@@ -86,6 +86,12 @@ static inline uint32_t ns_pcur_tf(ns_pcur *c)
 /* Absolute positions of the current posting into out (tf of them).
 ** out must hold ns_pcur_tf() values. */
 int ns_pcur_positions(ns_pcur *c, uint32_t *out);
+/* The first positions of the current posting, as far as needed: writes
+** them in order into out and stops soon after writing one >= limit (or at
+** the end); *n gets the number written, >= 1.  Only the chunks holding
+** them are decoded and checked.  out must hold ns_pcur_tf() values. */
+int ns_pcur_positions_upto(ns_pcur *c, uint32_t *out, uint64_t limit,
+                           uint32_t *n);
 /* Block-max data of the block that holds the first posting >= target,
 ** found through the skip data without decoding anything.  NS_OK, or
 ** NS_DONE when no posting >= target remains. */

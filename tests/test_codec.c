@@ -801,3 +801,93 @@ Test(codec, pfor_rejects_bad_headers)
 	p = buf;
 	cr_assert_eq(ns_pfor_unpack128(&p, buf + sizeof buf, out), NS_ECORRUPT);
 }
+
+/* ---- running sums (ns_prefix32), every kernel ---- */
+
+/* The reference: sums until the first one >= limit, then stop. */
+static size_t prefix_ref(const uint32_t *in, size_t n, uint32_t base,
+                         uint64_t limit, uint32_t *out, int *ok)
+{
+	uint32_t acc = base;
+	size_t m = 0;
+	while (m < n) {
+		uint32_t x = acc + in[m];
+		if (x <= acc) *ok = 0;
+		out[m++] = acc = x;
+		if (acc >= limit) break;
+	}
+	return m;
+}
+
+Test(codec, prefix32_every_kernel_matches_the_reference)
+{
+	uint32_t in[300], out[300], ref[300];
+	for (size_t k = 0; k < sizeof kernels / sizeof *kernels; k++) {
+		if (!use_kernel(kernels[k])) continue;
+		pf_rng = 0x1234567ull + k;
+		for (int round = 0; round < 4000; round++) {
+			size_t n = pf_rand() % 300;
+			unsigned w = pf_rand() % 33;
+			for (size_t i = 0; i < n; i++)
+				in[i] = w == 32 ? pf_rand() << 1 | 1
+				        : w     ? 1 + (pf_rand() & ((1u << w) - 1))
+				                : 1;
+			if (n && round % 5 == 0) in[pf_rand() % n] = 0; /* not strict */
+			uint32_t base = round % 3 ? pf_rand() % 1000 : UINT32_MAX - 500;
+			uint64_t limit = round % 4 == 0 ? UINT64_MAX
+			                 : n ? (uint64_t)base + pf_rand() % (n * 40 + 1) : 7;
+			int ok = 1, rok = 1;
+			size_t m = ns_prefix32(in, n, base, limit, out, &ok);
+			size_t rm = prefix_ref(in, n, base, limit, ref, &rok);
+			/* the kernels may run on to the end of a vector past the
+			** limit (anywhere, when the sums do not increase) */
+			cr_assert(m <= n && (!ok || (m >= rm && m - rm < NS_PREFIX_STEP)),
+			          "%s: n %zu: wrote %zu, reference %zu", kernels[k], n, m, rm);
+			if (m < rm) rm = m;
+			if (n) cr_assert_geq(m, 1);
+			int more_ok = 1;
+			for (size_t i = 0; i < rm; i++)
+				if (ref[i] <= (i ? ref[i - 1] : base)) more_ok = 0;
+			for (size_t i = rm; i < m; i++) {
+				uint32_t prev = i ? ref[i - 1] : base;
+				ref[i] = prev + in[i];
+				if (ref[i] <= prev) more_ok = 0;
+			}
+			for (size_t i = 0; i < m; i++)
+				cr_assert_eq(out[i], ref[i], "%s: sum %zu", kernels[k], i);
+			cr_assert_eq(ok, more_ok, "%s: n %zu base %u: ok %d, want %d",
+			             kernels[k], n, base, ok, more_ok);
+			if (limit == UINT64_MAX) cr_assert_eq(m, n);
+		}
+		/* in place, as the patched delta decoder uses it */
+		for (size_t i = 0; i < 128; i++) in[i] = ref[i] = (uint32_t)i % 7;
+		int ok = 1;
+		ns_prefix32(in, 128, 5, UINT64_MAX, in, &ok);
+		uint32_t s = 5;
+		for (size_t i = 0; i < 128; i++) cr_assert_eq(in[i], s += ref[i]);
+		cr_assert_eq(ok, 0); /* zeros */
+	}
+	ns_codec_set_impl(NULL);
+}
+
+Test(codec, pfor_delta_every_kernel)
+{
+	uint8_t buf[NS_PFOR_BOUND];
+	for (size_t k = 0; k < sizeof kernels / sizeof *kernels; k++) {
+		if (!use_kernel(kernels[k])) continue;
+		for (int round = 0; round < 500; round++) {
+			uint32_t in[NS_BLOCK], out[NS_BLOCK];
+			for (int i = 0; i < NS_BLOCK; i++)
+				in[i] = pf_rand() % 10 == 0 ? pf_rand() : pf_rand() & 15;
+			size_t n = ns_pfor_pack128(in, buf);
+			uint8_t *e = exact_copy(buf, n);
+			const uint8_t *p = e;
+			cr_assert_eq(ns_pfor_unpack128_delta(&p, e + n, 3, out), NS_OK);
+			uint32_t s = 3;
+			for (int i = 0; i < NS_BLOCK; i++)
+				cr_assert_eq(out[i], s += in[i], "%s: value %d", kernels[k], i);
+			free(e);
+		}
+	}
+	ns_codec_set_impl(NULL);
+}

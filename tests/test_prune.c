@@ -178,3 +178,64 @@ Test(prune, random_queries_match_exhaustive, .init = setup, .fini = teardown,
 	}
 	ns_index_close(ix);
 }
+
+/* Up to max consecutive plain words (ASCII letters between single spaces)
+** of text from byte at, lower-cased, into w; the number found. */
+static size_t words_at(const ns_buf *text, size_t at, char w[][24], size_t max)
+{
+	size_t n = 0, i = at;
+	while (i < text->len && text->p[i] != ' ') i++; /* the next word start */
+	i++;
+	while (n < max && i < text->len) {
+		size_t len = 0;
+		while (i < text->len && len < 23 && ((text->p[i] | 0x20) >= 'a' &&
+		                                     (text->p[i] | 0x20) <= 'z'))
+			w[n][len++] = (char)(text->p[i++] | 0x20);
+		w[n][len] = 0;
+		if (!len || i >= text->len || text->p[i] != ' ') break;
+		n++;
+		i++;
+	}
+	return n;
+}
+
+/* Phrases cut from the documents themselves (random word pairs hardly
+** ever occur), stopwords and repeated words included, alone, required
+** beside optional terms (MaxScore with a required clause) and next to
+** exclusions: phrase matching and its pruning against the reference. */
+Test(prune, phrases_from_the_text_match_exhaustive, .init = setup,
+     .fini = teardown, .timeout = 600)
+{
+	if (!g_dir[0]) cr_skip_test("Reuters collection not found (../shared/data)");
+	ns_index *ix;
+	char *err = NULL;
+	cr_assert_eq(ns_index_open(g_dir, &ix, &err), NS_OK);
+	cr_assert_eq(ns_seg_terms(&ix->segs[0], collect, NULL), NS_OK);
+	const ns_seg *s = &ix->segs[0];
+	char q[1024], w[6][24], p[256];
+	int tried = 0;
+	for (int i = 0; tried < 1500 && i < 20000; i++) {
+		ns_buf text;
+		ns_buf_init(&text);
+		cr_assert_eq(ns_seg_text(s, (uint32_t)(next_rand() % s->n_docs), &text),
+		             NS_OK);
+		size_t n = text.len ? words_at(&text, next_rand() % text.len, w, 2 + next_rand() % 4) : 0;
+		ns_buf_free(&text);
+		if (n < 2) continue;
+		p[0] = 0;
+		for (size_t j = 0; j < n; j++) {
+			if (j) strcat(p, " ");
+			strcat(p, w[j]);
+		}
+		switch (tried % 4) {
+		case 0: snprintf(q, sizeof q, "\"%s\"", p); break;
+		case 1: snprintf(q, sizeof q, "+\"%s\" %s %s", p, word(), w[0]); break;
+		case 2: snprintf(q, sizeof q, "\"%s\" -%s", p, word()); break;
+		default: snprintf(q, sizeof q, "+\"%s\" +%s %s", p, w[n - 1], word()); break;
+		}
+		compare(ix, q, tried % 3 == 0 ? 1 : tried % 3 == 1 ? 10 : 100);
+		tried++;
+	}
+	cr_assert_eq(tried, 1500);
+	ns_index_close(ix);
+}
