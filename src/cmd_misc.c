@@ -83,6 +83,9 @@ int cmd_check(int argc, char **argv)
 	int rc = simple_opts("check", argc, argv);
 	if (rc >= 0) return rc;
 	rc = ns_index_check(cli_index_dir, report, NULL);
+	/* the report went to stdout, the verdict goes to stderr: flush, so
+	** that the verdict comes after the report when both are one stream */
+	fflush(stdout);
 	if (rc == NS_OK) {
 		printf("ok: %s\n", cli_index_dir);
 		return 0;

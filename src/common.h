@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <libdeflate.h>
+
 #include "nsearch.h"
 
 #define NS_TRY(expr)                                                       \
@@ -62,6 +64,15 @@ static inline void ns_buf_put_varint(ns_buf *b, uint64_t v)
 	ns_buf_put_varint_slow(b, v);
 }
 void ns_buf_puts(ns_buf *b, const char *s);      /* no terminating NUL */
+
+/* CRC-32 as zlib's crc32() (same polynomial and conventions: start from
+** 0, feed the previous value to continue), computed by libdeflate with
+** carry-less multiplication where the CPU has it: about ten times zlib's
+** speed, and checksums are taken over every byte written and read. */
+static inline uint32_t ns_crc32(uint32_t crc, const void *p, size_t n)
+{
+	return libdeflate_crc32(crc, p, n);
+}
 
 static inline uint32_t ns_get_le32(const uint8_t *p)
 {

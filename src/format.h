@@ -4,7 +4,9 @@
 ** NS_FORMAT_VERSION on any incompatible change.
 **
 ** Every file:  header (16 bytes)  body  meta (kind-specific, fixed size)
-**              footer (8 bytes: u32 crc32, u32 NS_FOOTER_MAGIC)
+**              page table (u32 crc32 per 64 KiB page, u32 n_pages,
+**              u32 table_crc)  footer (8 bytes: u32 crc32, u32
+**              NS_FOOTER_MAGIC)
 ** see docs/FORMAT.md#files
 */
 #ifndef NS_FORMAT_H
@@ -12,10 +14,24 @@
 
 #include <stdint.h>
 
-#define NS_FORMAT_VERSION 3u
+#define NS_FORMAT_VERSION 4u
 #define NS_HEADER_SIZE 16
 #define NS_FOOTER_SIZE 8
 #define NS_FOOTER_MAGIC 0x21444e45u /* "END!" */
+
+/* ---- Page checksums (docs/FORMAT.md#files) --------------------------
+** Between the meta and the footer every file carries a page table: the
+** CRC32 of each NS_PAGE_SIZE page of the bytes before the table (header,
+** body and meta; the last page may be shorter), then u32 n_pages and u32
+** table_crc, the CRC32 of the entries and n_pages.  The footer's CRC32
+** covers the table too, so the one pass at open is unchanged; the pages
+** are only read when that CRC fails, to say where the damage is. */
+#define NS_PAGE_SIZE (64 * 1024)
+#define NS_PAGE_ENTRY 4 /* u32 crc32 of one page */
+#define NS_PAGE_TAIL 8  /* u32 n_pages, u32 table_crc */
+/* the smallest trailer: one page entry (a file has at least its header) */
+#define NS_TRAILER_MIN (NS_PAGE_ENTRY + NS_PAGE_TAIL + NS_FOOTER_SIZE)
+/* ---- end of page checksums ------------------------------------------ */
 
 /* 8-byte magics, one per file kind: "nsearch" + kind letter. */
 #define NS_MAGIC_LEN 8
@@ -25,6 +41,7 @@
 #define NS_MAGIC_POS "nsearchQ"
 #define NS_MAGIC_DOCS "nsearchT"
 #define NS_MAGIC_STORE "nsearchS"
+#define NS_MAGIC_DEL "nsearchX"
 
 /* Meta sizes (bytes between body and footer).  docs/FORMAT.md#meta */
 #define NS_META_DICT 24  /* u64 n_terms, u64 n_blocks, u64 index_off */
@@ -34,6 +51,8 @@
                             u64 recoff_off, u64 records_off */
 #define NS_META_STORE 32 /* u64 n_blocks, u64 index_off, u64 raw_bytes,
                             u32 index_crc, u32 reserved */
+#define NS_META_DEL 40   /* u64 n_docs, u64 n_deleted, u64 deleted_tokens,
+                            u64 n_terms, u64 terms_off */
 
 /* Dictionary: terms sorted bytewise, front-coded in blocks. */
 #define NS_DICT_BLOCK 16
@@ -57,5 +76,10 @@
 #define NS_MANIFEST_NAME "manifest"
 #define NS_LOCK_NAME "lock"
 #define NS_SEG_FMT "seg_%06u"
+/* Deletions of segment N written by generation G: "seg_N_G.del" */
+#define NS_DEL_FMT "seg_%06u_%llu.del"
+/* Manifest entry per segment: u32 seg_no, u32 reserved, u64 n_docs,
+** u64 n_deleted, u64 del_gen (0: no deletion file) */
+#define NS_MANIFEST_ENTRY 32
 
 #endif

@@ -9,9 +9,20 @@
 **   - searches and snippets on an index that opened never crash, and the
 **     readable documents still read back exactly;
 **   - ns_index_check returns NS_ECORRUPT and reports at least one line.
-** A second family flips bits and then repairs the file checksum, so that
+** Where the damage can be located, the messages of open and of check must
+** say where: a flipped bit lies inside the "bytes A..B" range reported
+** (the page, the page checksum table or the footer), a truncated file's
+** message gives its size, a grown file's its size and the expected one.
+** page_checksums_locate_damage does the same on an index whose files span
+** several 64 KiB pages and requires the exact page.
+** A second family flips bits and then repairs the file checksums, so that
 ** the damage reaches the structural checks; there only "no crash, and a
 ** clean status" is required.  Run under ASan+UBSan for the full value.
+**
+** Mutations, each followed by open and check (counted on the fixture of
+** format 4): 1,633 truncations and growths, 3,668 single-bit flips, 1,500
+** repaired-checksum damages, 421 page-located damages and 24 others --
+** 7,246 across the six kinds of file.
 */
 #include <zlib.h>
 
@@ -102,6 +113,63 @@ static void count_line(void *ctx, const char *line)
 	cr_assert_not_null(line);
 	cr_assert_gt(strlen(line), 0, "empty report line");
 	++*(int *)ctx;
+}
+
+/* The lines ns_index_check() reports, kept for inspection. */
+typedef struct report_lines {
+	int n;
+	char text[4096]; /* the lines, each ending in '\n' (truncated) */
+} report_lines;
+
+static void keep_line(void *ctx, const char *line)
+{
+	report_lines *l = ctx;
+	count_line(&l->n, line);
+	size_t have = strlen(l->text);
+	snprintf(l->text + have, sizeof l->text - have, "%s\n", line);
+}
+
+/* Finds "bytes A..B" in msg (after `from`); 1 if found. */
+static int byte_range(const char *msg, size_t *lo, size_t *hi)
+{
+	const char *p = strstr(msg, "bytes ");
+	unsigned long long a, b;
+	while (p) {
+		if (sscanf(p, "bytes %llu..%llu", &a, &b) == 2) {
+			*lo = (size_t)a;
+			*hi = (size_t)b;
+			return 1;
+		}
+		p = strstr(p + 1, "bytes ");
+	}
+	return 0;
+}
+
+/* The page table of a file image: bytes before it (header, body, meta),
+** and its number of pages.  docs/FORMAT.md#files */
+static size_t content_len(const uint8_t *b, size_t n, uint32_t *n_pages)
+{
+	size_t at = n - NS_FOOTER_SIZE - NS_PAGE_TAIL;
+	uint32_t np = ns_get_le32(b + at);
+	if (n_pages) *n_pages = np;
+	return at - (size_t)np * NS_PAGE_ENTRY;
+}
+
+/* Rewrites the page table (page CRCs, count, table CRC) and the footer CRC
+** of a file image whose content is c bytes. */
+static void fix_trailer(uint8_t *b, size_t n)
+{
+	uint32_t np;
+	size_t c = content_len(b, n, &np);
+	for (uint32_t i = 0; i < np; i++) {
+		size_t lo = (size_t)i * NS_PAGE_SIZE;
+		size_t hi = lo + NS_PAGE_SIZE < c ? lo + NS_PAGE_SIZE : c;
+		ns_put_le32(b + c + 4 * (size_t)i,
+		            (uint32_t)crc32(0, b + lo, (uInt)(hi - lo)));
+	}
+	size_t tail = n - NS_FOOTER_SIZE;
+	ns_put_le32(b + tail - 4, (uint32_t)crc32(0, b + c, (uInt)(tail - 4 - c)));
+	ns_put_le32(b + tail, (uint32_t)crc32(0, b, (uInt)tail));
 }
 
 /* Searches, snippets and reads every document of an index that opened
@@ -196,7 +264,52 @@ typedef struct target {
 	size_t size;
 	int is_store;
 	uint64_t body_lo, body_hi; /* store: range of the compressed blocks */
+	size_t content;            /* bytes before the page table */
 } target;
+
+/* What was done to the file, for the checks on the messages. */
+enum { DMG_OTHER, DMG_FLIP, DMG_CUT, DMG_GROW };
+typedef struct damage {
+	int kind;
+	size_t at;   /* DMG_FLIP: the byte; DMG_CUT, DMG_GROW: the new size */
+} damage;
+
+static const damage dmg_other = {DMG_OTHER, 0};
+
+/* Checks that msg (about the file t) says where the damage d is: the
+** flipped byte inside its "bytes A..B", the size of a cut or grown file
+** and, for a grown one, the expected size. */
+static void says_where(const target *t, const char *what, const damage *d,
+                       const char *msg)
+{
+	char want[96];
+	size_t lo, hi;
+	switch (d->kind) {
+	case DMG_FLIP:
+		cr_assert(byte_range(msg, &lo, &hi), "%s: %s: no byte range in: %s",
+		          t->name, what, msg);
+		cr_assert(lo <= d->at && d->at <= hi,
+		          "%s: %s: range %zu..%zu misses byte %zu: %s", t->name, what,
+		          lo, hi, d->at, msg);
+		break;
+	case DMG_CUT:
+		/* "truncated (N bytes, ..." or "... (file is N bytes)" */
+		snprintf(want, sizeof want, "(%zu bytes", d->at);
+		if (!strstr(msg, want))
+			snprintf(want, sizeof want, "file is %zu bytes", d->at);
+		cr_assert_not_null(strstr(msg, want), "%s: %s: size not given: %s",
+		                   t->name, what, msg);
+		break;
+	case DMG_GROW:
+		snprintf(want, sizeof want, "file is %zu bytes, %zu expected", d->at,
+		         t->size);
+		cr_assert_not_null(strstr(msg, want), "%s: %s: sizes not given: %s",
+		                   t->name, what, msg);
+		break;
+	default:
+		break;
+	}
+}
 
 static void target_open(target *t, const char *ext)
 {
@@ -210,8 +323,10 @@ static void target_open(target *t, const char *ext)
 	t->orig = (uint8_t *)th_read_file(t->path, &t->size);
 	cr_assert_not_null(t->orig, "cannot read %s", t->path);
 	t->is_store = !strcmp(ext, "store");
+	t->content = content_len(t->orig, t->size, NULL);
+	cr_assert(t->content > NS_HEADER_SIZE && t->content < t->size);
 	if (t->is_store) {
-		const uint8_t *meta = t->orig + t->size - NS_FOOTER_SIZE - NS_META_STORE;
+		const uint8_t *meta = t->orig + t->content - NS_META_STORE;
 		t->body_lo = NS_HEADER_SIZE;
 		t->body_hi = NS_HEADER_SIZE + ns_get_le64(meta + 8);
 		cr_assert_lt(t->body_hi, t->size);
@@ -230,9 +345,10 @@ static void target_close(target *t)
 	free(t->orig);
 }
 
-/* Checks the index after one mutation described by `what`.  body_flip: a
-** bit of the store's compressed blocks was flipped. */
-static void check_damaged(const target *t, const char *what, int body_flip)
+/* Checks the index after one mutation described by `what` and d.
+** body_flip: a bit of the store's compressed blocks was flipped. */
+static void check_damaged(const target *t, const char *what, int body_flip,
+                          const damage *d)
 {
 	ns_index *ix = NULL;
 	char *err = NULL;
@@ -246,6 +362,13 @@ static void check_damaged(const target *t, const char *what, int body_flip)
 		cr_assert_not_null(strstr(err, t->name),
 		                   "%s: %s: message does not name the file: %s",
 		                   t->name, what, err);
+		/* the store's checksum is not verified at open: damage in its meta
+		** or block index is found by the structural checks of index.c,
+		** which name the file but not the bytes */
+		size_t lo, hi;
+		if (rc == NS_ECORRUPT && (!t->is_store || d->kind != DMG_FLIP ||
+		                          byte_range(err, &lo, &hi)))
+			says_where(t, what, d, err);
 		ns_free(err);
 	} else {
 		cr_assert(t->is_store, "%s: %s: the damaged index opened", t->name,
@@ -258,11 +381,18 @@ static void check_damaged(const target *t, const char *what, int body_flip)
 		ns_index_close(ix);
 	}
 	/* check names another format version as such, like open */
-	int open_rc = rc, lines = 0;
-	rc = ns_index_check(g_ix, count_line, &lines);
+	int open_rc = rc;
+	report_lines l;
+	memset(&l, 0, sizeof l);
+	rc = ns_index_check(g_ix, keep_line, &l);
 	cr_assert(rc == (open_rc == NS_EVERSION ? NS_EVERSION : NS_ECORRUPT),
 	          "%s: %s: check gave %d (open %d)", t->name, what, rc, open_rc);
-	cr_assert_gt(lines, 0, "%s: %s: check reported nothing", t->name, what);
+	cr_assert_gt(l.n, 0, "%s: %s: check reported nothing", t->name, what);
+	/* check verifies every file's checksum first, so its first line is
+	** about the damaged file and says where */
+	cr_assert_not_null(strstr(l.text, t->name), "%s: %s: check said: %s",
+	                   t->name, what, l.text);
+	if (rc == NS_ECORRUPT) says_where(t, what, d, l.text);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -280,7 +410,8 @@ static void truncations(const char *ext)
 		cr_assert_eq(truncate(t.path, (off_t)len), 0);
 		char what[64];
 		snprintf(what, sizeof what, "truncated to %zu of %zu bytes", len, n);
-		check_damaged(&t, what, 0);
+		damage d = {DMG_CUT, len};
+		check_damaged(&t, what, 0, &d);
 		target_restore(&t);
 	}
 	/* a file that grew (garbage appended) is damaged too */
@@ -288,7 +419,8 @@ static void truncations(const char *ext)
 	memcpy(big, t.orig, n);
 	memcpy(big + n, "xyz", 3);
 	th_write_file(t.path, big, n + 3);
-	check_damaged(&t, "3 bytes appended", 0);
+	damage grown = {DMG_GROW, n + 3};
+	check_damaged(&t, "3 bytes appended", 0, &grown);
 	free(big);
 	target_close(&t);
 	cr_assert_eq(ns_index_check(g_ix, NULL, NULL), NS_OK, "restored");
@@ -313,17 +445,17 @@ static void bit_flips(const char *ext, uint64_t seed)
 	uint8_t *buf = malloc(t.size);
 	cr_assert_not_null(buf);
 	/* every bit of a small file, else 300 random bits plus every bit of
-	** the header and of the footer */
-	size_t nbits = t.size * 8;
-	size_t count = nbits <= 2400 ? nbits : 300 + 8 * (NS_HEADER_SIZE + NS_FOOTER_SIZE);
+	** the header and of the trailer (page table and footer) */
+	size_t nbits = t.size * 8, trailer = t.size - t.content;
+	size_t count = nbits <= 2400 ? nbits : 300 + 8 * (NS_HEADER_SIZE + trailer);
 	for (size_t k = 0; k < count; k++) {
 		size_t bit;
 		if (nbits <= 2400)
 			bit = k;
 		else if (k < 8 * NS_HEADER_SIZE)
 			bit = k;
-		else if (k < 8 * (NS_HEADER_SIZE + NS_FOOTER_SIZE))
-			bit = nbits - 8 * (NS_HEADER_SIZE + NS_FOOTER_SIZE) + k;
+		else if (k < 8 * (NS_HEADER_SIZE + trailer))
+			bit = nbits - 8 * (NS_HEADER_SIZE + trailer) + k;
 		else
 			bit = (size_t)(th_next(&r) % nbits);
 		memcpy(buf, t.orig, t.size);
@@ -333,7 +465,8 @@ static void bit_flips(const char *ext, uint64_t seed)
 		snprintf(what, sizeof what, "bit %zu of byte %zu flipped", bit % 8,
 		         bit / 8);
 		int body = t.is_store && bit / 8 >= t.body_lo && bit / 8 < t.body_hi;
-		check_damaged(&t, what, body);
+		damage d = {DMG_FLIP, bit / 8};
+		check_damaged(&t, what, body, &d);
 	}
 	free(buf);
 	target_close(&t);
@@ -348,24 +481,184 @@ Test(corrupt, bit_flips_docs) { bit_flips("docs", 5); }
 Test(corrupt, bit_flips_store) { bit_flips("store", 6); }
 
 /* ------------------------------------------------------------------------ */
+/* Page checksums: damage located to its 64 KiB page                        */
+/* ------------------------------------------------------------------------ */
+
+/* Builds, beside the fixture, an index whose segment files all span more
+** than one page: 3,000 documents of 40 to 80 words drawn from 40,000. */
+static void build_big(const char *dir)
+{
+	enum { N = 3000 };
+	char **texts = malloc(N * sizeof *texts);
+	cr_assert_not_null(texts);
+	th_rng r = {7};
+	for (size_t i = 0; i < N; i++) {
+		size_t len = 40 + th_below(&r, 41);
+		texts[i] = malloc(len * 8 + 1);
+		cr_assert_not_null(texts[i]);
+		size_t n = 0;
+		for (size_t k = 0; k < len; k++) {
+			/* skewed, so that some words are common: several posting
+			** blocks, skip entries */
+			uint32_t w = (uint32_t)(40000 * th_unit(&r) * th_unit(&r));
+			char word[8];
+			for (int c = 0; c < 6; c++, w /= 7) word[c] = (char)('a' + w % 7);
+			word[6] = 0;
+			n += (size_t)sprintf(texts[i] + n, "%s%s", k ? " " : "", word);
+		}
+	}
+	th_build_index(dir, (const char *const *)texts, N, "none");
+	for (size_t i = 0; i < N; i++) free(texts[i]);
+	free(texts);
+}
+
+/* Opens and checks the index in dir; both must fail, name the file and give
+** exactly lo..hi as the damaged bytes. */
+static void expect_range(const char *dir, const char *name, int is_store,
+                         size_t lo, size_t hi, const char *what)
+{
+	ns_index *ix = NULL;
+	char *err = NULL;
+	int rc = ns_index_open(dir, &ix, &err);
+	char want[128];
+	snprintf(want, sizeof want, "%s: checksum mismatch in bytes %zu..%zu", name,
+	         lo, hi);
+	if (rc == NS_OK) {
+		/* only the store, whose blocks are checked when read */
+		cr_assert(is_store, "%s: %s: opened", name, what);
+		ns_index_close(ix);
+	} else {
+		cr_assert_eq(rc, NS_ECORRUPT, "%s: %s: open %d", name, what, rc);
+		cr_assert_not_null(strstr(err, want), "%s: open said '%s', want '%s'",
+		                   what, err, want);
+		ns_free(err);
+	}
+	report_lines l;
+	memset(&l, 0, sizeof l);
+	cr_assert_eq(ns_index_check(dir, keep_line, &l), NS_ECORRUPT, "%s: %s",
+	             name, what);
+	cr_assert_not_null(strstr(l.text, want), "%s: check said '%s', want '%s'",
+	                   what, l.text, want);
+}
+
+Test(corrupt, page_checksums_locate_damage)
+{
+	char dir[128];
+	snprintf(dir, sizeof dir, "%s/big", g_dir);
+	build_big(dir);
+	cr_assert_eq(ns_index_check(dir, NULL, NULL), NS_OK);
+	static const char *const names[] = {
+	    "manifest",        "seg_000001.dict", "seg_000001.post",
+	    "seg_000001.pos",  "seg_000001.docs", "seg_000001.store"};
+	th_rng r = {21};
+	for (size_t f = 0; f < sizeof names / sizeof *names; f++) {
+		char *path = th_path(dir, names[f]);
+		size_t n;
+		uint8_t *orig = (uint8_t *)th_read_file(path, &n);
+		cr_assert_not_null(orig);
+		uint8_t *b = malloc(n);
+		cr_assert_not_null(b);
+		uint32_t np;
+		size_t c = content_len(orig, n, &np);
+		cr_assert_eq(np, (c + NS_PAGE_SIZE - 1) / NS_PAGE_SIZE);
+		int is_store = strstr(names[f], "store") != NULL;
+		if (f > 0) cr_assert_geq(np, 2, "%s: %zu bytes, one page", names[f], n);
+		/* one flipped bit in each page in turn, then at random: the
+		** message gives exactly that page */
+		for (uint32_t k = 0; k < np + 60; k++) {
+			uint32_t pg = k < np ? k : th_below(&r, np);
+			size_t lo = (size_t)pg * NS_PAGE_SIZE;
+			size_t hi = lo + NS_PAGE_SIZE < c ? lo + NS_PAGE_SIZE - 1 : c - 1;
+			size_t at = lo + th_below(&r, (uint32_t)(hi - lo + 1));
+			memcpy(b, orig, n);
+			b[at] ^= (uint8_t)(1u << th_below(&r, 8));
+			if (at < 12) continue; /* magic and version: other messages */
+			th_write_file(path, b, n);
+			char what[64];
+			snprintf(what, sizeof what, "bit flipped in byte %zu", at);
+			expect_range(dir, names[f], is_store, lo, hi, what);
+		}
+		/* damage in two pages: the first is reported */
+		if (np >= 3) {
+			memcpy(b, orig, n);
+			b[c - 1] ^= 1;
+			b[NS_PAGE_SIZE + 5] ^= 1;
+			th_write_file(path, b, n);
+			expect_range(dir, names[f], is_store, NS_PAGE_SIZE,
+			             2 * NS_PAGE_SIZE - 1, "two pages");
+		}
+		/* a page's entry in the table, the table's count and CRC, the
+		** footer CRC: the message names the table or the footer */
+		size_t tail = n - NS_FOOTER_SIZE;
+		size_t spots[] = {c, c + 4 * (size_t)(np - 1) + 3, tail - 2, tail,
+		                  tail + 3};
+		for (size_t k = 0; k < sizeof spots / sizeof *spots; k++) {
+			memcpy(b, orig, n);
+			b[spots[k]] ^= 0x10;
+			th_write_file(path, b, n);
+			ns_index *ix = NULL;
+			char *err = NULL;
+			int rc = ns_index_open(dir, &ix, &err);
+			report_lines l;
+			memset(&l, 0, sizeof l);
+			cr_assert_eq(ns_index_check(dir, keep_line, &l), NS_ECORRUPT);
+			/* the footer CRC of the store is only verified by check */
+			if (rc == NS_OK) {
+				cr_assert(is_store && spots[k] >= tail);
+				ns_index_close(ix);
+			} else {
+				cr_assert_eq(rc, NS_ECORRUPT);
+				size_t a, z;
+				cr_assert(byte_range(err, &a, &z), "%s", err);
+				cr_assert(a <= spots[k] && spots[k] <= z && a >= c,
+				          "%s: byte %zu: %s", names[f], spots[k], err);
+				ns_free(err);
+			}
+			size_t a, z;
+			cr_assert(byte_range(l.text, &a, &z), "%s", l.text);
+			cr_assert(a <= spots[k] && spots[k] <= z && a >= c,
+			          "%s: byte %zu: %s", names[f], spots[k], l.text);
+		}
+		/* cut at a page boundary and inside the table: the size */
+		size_t cuts[] = {NS_PAGE_SIZE, c + 2, n - 1};
+		for (size_t k = 0; k < sizeof cuts / sizeof *cuts; k++) {
+			if (cuts[k] >= n) continue;
+			th_write_file(path, orig, cuts[k]);
+			char *err = NULL;
+			ns_index *ix = NULL;
+			cr_assert_eq(ns_index_open(dir, &ix, &err), NS_ECORRUPT);
+			char want[64];
+			snprintf(want, sizeof want, "file is %zu bytes)", cuts[k]);
+			cr_assert_not_null(strstr(err, want), "%s", err);
+			ns_free(err);
+		}
+		th_write_file(path, orig, n);
+		free(b);
+		free(orig);
+		free(path);
+	}
+	cr_assert_eq(ns_index_check(dir, NULL, NULL), NS_OK);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Damage behind a valid checksum: the structural checks                    */
 /* ------------------------------------------------------------------------ */
 
-/* Recomputes the footer CRC32 (of every byte before the footer) and, for
-** the store, the CRC of its block index. */
-static void fix_checksums(uint8_t *b, size_t n, int is_store)
+/* Recomputes the page table and footer CRC32s (fix_trailer) and, for the
+** store, the CRC of its block index.  The damage must spare the trailer:
+** c is the content length of the undamaged file. */
+static void fix_checksums(uint8_t *b, size_t n, size_t c, int is_store)
 {
 	if (is_store) {
-		uint8_t *meta = b + n - NS_FOOTER_SIZE - NS_META_STORE;
+		uint8_t *meta = b + c - NS_META_STORE;
 		uint64_t nblk = ns_get_le64(meta), ioff = ns_get_le64(meta + 8);
-		uint64_t body = n - NS_HEADER_SIZE - NS_FOOTER_SIZE - NS_META_STORE;
+		uint64_t body = c - NS_HEADER_SIZE - NS_META_STORE;
 		if (ioff <= body && (body - ioff) / NS_STORE_INDEX_ENTRY == nblk)
 			ns_put_le32(meta + 24,
 			            (uint32_t)crc32(0, b + NS_HEADER_SIZE + ioff,
 			                            (uInt)(body - ioff)));
 	}
-	ns_put_le32(b + n - NS_FOOTER_SIZE,
-	            (uint32_t)crc32(0, b, (uInt)(n - NS_FOOTER_SIZE)));
+	fix_trailer(b, n);
 }
 
 static void structural_flips(const char *ext, uint64_t seed, int count,
@@ -376,7 +669,9 @@ static void structural_flips(const char *ext, uint64_t seed, int count,
 	th_rng r = {seed};
 	uint8_t *buf = malloc(t.size);
 	cr_assert_not_null(buf);
-	size_t lo = NS_HEADER_SIZE, hi = t.size - NS_FOOTER_SIZE;
+	/* header, page table and footer are repaired, so damage there would
+	** only test the repair: mutate body and meta */
+	size_t lo = NS_HEADER_SIZE, hi = t.content;
 	int opened = 0, detected = 0;
 	for (int k = 0; k < count; k++) {
 		memcpy(buf, t.orig, t.size);
@@ -391,7 +686,7 @@ static void structural_flips(const char *ext, uint64_t seed, int count,
 			else
 				buf[p] ^= (uint8_t)(1u << th_below(&r, 8));
 		}
-		fix_checksums(buf, t.size, t.is_store);
+		fix_checksums(buf, t.size, t.content, t.is_store);
 		th_write_file(t.path, buf, t.size);
 		ns_index *ix = NULL;
 		char *err = NULL;
@@ -443,9 +738,8 @@ static void other_version(const char *ext)
 		uint8_t *b = malloc(t.size);
 		memcpy(b, t.orig, t.size);
 		ns_put_le32(b + 8, versions[v]);
-		/* a writer of that version would have a valid checksum */
-		ns_put_le32(b + t.size - NS_FOOTER_SIZE,
-		            (uint32_t)crc32(0, b, (uInt)(t.size - NS_FOOTER_SIZE)));
+		/* a writer of that version would have valid checksums */
+		fix_trailer(b, t.size);
 		th_write_file(t.path, b, t.size);
 		free(b);
 		ns_index *ix = NULL;
@@ -485,7 +779,7 @@ Test(corrupt, missing_segment_file_is_named)
 		target t;
 		target_open(&t, ext[i]);
 		cr_assert_eq(unlink(t.path), 0);
-		check_damaged(&t, "file removed", 0);
+		check_damaged(&t, "file removed", 0, &dmg_other);
 		target_close(&t);
 	}
 	cr_assert_eq(ns_index_check(g_ix, NULL, NULL), NS_OK);
@@ -499,7 +793,7 @@ Test(corrupt, files_swapped_between_kinds_are_rejected)
 	target_open(&post, "post");
 	target_open(&pos, "pos");
 	th_write_file(pos.path, post.orig, post.size);
-	check_damaged(&pos, "replaced by the .post file", 0);
+	check_damaged(&pos, "replaced by the .post file", 0, &dmg_other);
 	target_close(&pos);
 	target_close(&post);
 	cr_assert_eq(ns_index_check(g_ix, NULL, NULL), NS_OK);
