@@ -65,9 +65,9 @@ extern "C" {
 ** time; within one soname (libnsearch.so.0) a program may run against a
 ** newer library than it was compiled with. */
 #define NSEARCH_VERSION_MAJOR 0
-#define NSEARCH_VERSION_MINOR 1
+#define NSEARCH_VERSION_MINOR 2
 #define NSEARCH_VERSION_PATCH 0
-#define NSEARCH_VERSION_STRING "0.1.0"
+#define NSEARCH_VERSION_STRING "0.2.0"
 #define NSEARCH_VERSION_NUMBER                                             \
 	(NSEARCH_VERSION_MAJOR * 10000 + NSEARCH_VERSION_MINOR * 100 +         \
 	 NSEARCH_VERSION_PATCH)
@@ -124,30 +124,64 @@ NS_API const char *const *ns_languages(void);
 
 typedef struct ns_writer ns_writer;
 
+/*! Writer modes (ns_writer_options.mode). */
+enum {
+	NS_WRITE_REPLACE = 0, /* build a new index from scratch: the committed
+	                         generation holds only the documents added */
+	NS_WRITE_UPDATE = 1   /* keep the published documents: add new ones
+	                         (replacing a published document with the same
+	                         id), delete with ns_writer_delete() */
+};
+
+/*! Segment merging at commit in NS_WRITE_UPDATE mode (.merge). */
+enum {
+	NS_MERGE_TIERED = 0,  /* merge small segments into larger ones (each
+	                         segment at least twice the size of the next
+	                         newer one) and segments that are mostly
+	                         deleted: a few segments, each document
+	                         rewritten O(log n) times over its life */
+	NS_MERGE_NONE = 1,    /* never merge (one new segment per commit) */
+	NS_MERGE_ALL = 2      /* merge everything into one segment, dropping
+	                         deleted documents ("nsearch optimize") */
+};
+
 /*! Writer options.  Zero-initialise, then set what you need. */
 typedef struct ns_writer_options {
 	const char *lang; /* stemming language, one of ns_languages() (any
-	                     case); NULL means "english"; copied */
-	size_t memory;    /* memory budget in bytes for buffered postings;
-	                     when reached, a sorted run is written to disk and
-	                     the runs are merged at commit. 0 = 256 MiB */
+	                     case); NULL means "english", or in
+	                     NS_WRITE_UPDATE mode the index's language (a
+	                     different one is NS_EINVAL); copied */
+	size_t memory;    /* memory budget in bytes: the vocabulary, the
+	                     per-document tables (about 12 to 20 bytes a
+	                     document) and buffered postings (which get at
+	                     least a quarter); when reached, a sorted run is
+	                     written to disk, and the runs are merged at
+	                     commit. 0 = 256 MiB */
 	int threads;      /* analysis threads; 0 = one per CPU, 1 = none (all
 	                     work in the calling thread).  The index is the
 	                     same for every value. */
+	int mode;         /* NS_WRITE_REPLACE (0) or NS_WRITE_UPDATE */
+	int merge;        /* NS_MERGE_TIERED (0), NS_MERGE_NONE, NS_MERGE_ALL */
 } ns_writer_options;
 
 /*! ns_writer_open() :
-** Starts building a new generation of the index in directory `dir` (a path,
-** not NULL), which is created if missing (its parent must exist), and
-** takes the index's writer lock until ns_writer_close().  The new
-** generation replaces the whole index when committed: documents of the
-** previous one are not carried over.  `opt` may be NULL for the defaults.
+** Starts a new generation of the index in directory `dir` (a path, not
+** NULL), which is created if missing (its parent must exist), and takes
+** the index's writer lock until ns_writer_close().  With mode
+** NS_WRITE_REPLACE (the default) the new generation replaces the whole
+** index when committed: documents of the previous one are not carried
+** over.  With NS_WRITE_UPDATE the published documents stay: additions go
+** to a new segment, deletions are recorded beside the old segments, and
+** ns_writer_commit() publishes both at once (an update of a missing or
+** unreadable index, or of an index of another format version, is a full
+** build).  `opt` may be NULL for the defaults.
 ** On success *out is a writer, to be released with ns_writer_close().  On
 ** failure *out is NULL and, when errmsg is not NULL, *errmsg receives a
 ** caller-owned message (free with ns_free); *errmsg is NULL on success.
-** @return NS_OK; NS_EINVAL (unknown language); NS_ELOCKED (another writer,
-** in this or another process, holds the index); NS_EIO (cannot create the
-** directory or files); NS_ENOMEM. */
+** @return NS_OK; NS_EINVAL (unknown language, or a language other than
+** the index's in NS_WRITE_UPDATE mode, or a bad mode); NS_ELOCKED
+** (another writer, in this or another process, holds the index); NS_EIO
+** (cannot create the directory or files); NS_ENOMEM. */
 NS_API int ns_writer_open(const char *dir, const ns_writer_options *opt,
                           ns_writer **out, char **errmsg);
 
@@ -167,18 +201,33 @@ typedef struct ns_doc {
 
 /*! ns_writer_add() : analyses and buffers one document (`doc` is only
 ** read, and not kept).  Invalid UTF-8 is tolerated (bad bytes are treated
-** as separators).
+** as separators).  In NS_WRITE_UPDATE mode a published document with the
+** same id is deleted: the new one replaces it.
 ** @return NS_OK; NS_EINVAL when this document is rejected (NULL doc, no id,
-** a duplicate id, larger than 2 GiB: ns_writer_errmsg says which) and the
-** writer goes on, or when the writer was already committed; or a sticky
-** error, returned again by every later call, after which the build cannot
-** be committed: NS_ENOMEM, NS_EIO, NS_ELIMIT. */
+** an id already added to this writer, larger than 2 GiB:
+** ns_writer_errmsg says which) and the writer goes on, or when the writer
+** was already committed; or a sticky error, returned again by every later
+** call, after which the build cannot be committed: NS_ENOMEM, NS_EIO,
+** NS_ELIMIT, NS_ECORRUPT (a damaged published document, in
+** NS_WRITE_UPDATE mode). */
 NS_API int ns_writer_add(ns_writer *w, const ns_doc *doc);
 
-/*! ns_writer_commit() : writes the index files, syncs them, and publishes
-** them with an atomic rename; the previous generation's files are then
-** removed (readers that have it open keep reading it).  A writer with no
-** documents commits an empty index.  Afterwards the writer can only be
+/*! ns_writer_delete() : deletes the published document with external id
+** `id` (NUL-terminated, not NULL) from the generation being built
+** (NS_WRITE_UPDATE mode; documents added to this writer cannot be
+** deleted).  Takes effect at ns_writer_commit().
+** @return NS_OK; NS_ENOTFOUND when no live published document has that
+** id (also after an earlier delete of it); NS_EINVAL in NS_WRITE_REPLACE
+** mode or after commit; or a sticky error as for ns_writer_add(). */
+NS_API int ns_writer_delete(ns_writer *w, const char *id);
+
+/*! ns_writer_commit() : writes the index files (in NS_WRITE_UPDATE mode:
+** the new segment, if documents were added or segments merged, and the
+** deletion files), syncs them and the directory, and publishes them with
+** an atomic rename; files of the previous generation that the new one
+** does not use are then removed (readers that have it open keep reading
+** it).  A writer with no documents in NS_WRITE_REPLACE mode commits an
+** empty index.  Afterwards the writer can only be
 ** queried (ns_writer_get_stats) and closed.
 ** @return NS_OK; NS_EINVAL when already committed; NS_EIO, NS_ENOMEM, or
 ** the sticky error of an earlier ns_writer_add() (see ns_writer_errmsg):
@@ -189,11 +238,15 @@ NS_API int ns_writer_commit(ns_writer *w);
 typedef struct ns_writer_stats {
 	uint64_t n_docs, n_terms, n_postings, n_positions;
 	uint64_t input_bytes, index_bytes;
+	uint64_t n_deleted;  /* published documents deleted or replaced */
+	uint64_t n_merged;   /* documents rewritten by segment merges */
+	uint32_t n_segments; /* segments of the committed generation */
 } ns_writer_stats;
 /*! ns_writer_get_stats() : copies the writer's counters into *out (both
 ** not NULL).  n_docs, n_postings, n_positions and input_bytes count the
-** documents added so far; n_terms and index_bytes are set only by a
-** successful ns_writer_commit(). */
+** documents added so far (merged ones included once committed); n_terms,
+** index_bytes (the new segment's), n_merged and n_segments are set only by
+** a successful ns_writer_commit(). */
 NS_API void ns_writer_get_stats(const ns_writer *w, ns_writer_stats *out);
 
 /*! ns_writer_errmsg() : @return a message for the last failure of
@@ -237,11 +290,14 @@ NS_API void ns_index_close(ns_index *ix);
 
 /*! Index statistics. */
 typedef struct ns_index_stats {
-	uint64_t n_docs, n_terms, n_postings, n_positions;
+	uint64_t n_docs;          /* live documents (deleted ones excluded) */
+	uint64_t n_deleted;       /* deleted documents still in segments */
+	uint64_t n_terms, n_postings, n_positions; /* summed over segments,
+	                             deleted documents included */
 	double avgdl;             /* average document length in tokens */
 	uint64_t total_tokens;
 	uint64_t bytes_dict, bytes_postings, bytes_positions, bytes_docs,
-	    bytes_store, bytes_total;
+	    bytes_store, bytes_deletions, bytes_total;
 	uint32_t n_segments;
 	uint64_t generation;
 	char lang[32];            /* stemming language, NUL-terminated */

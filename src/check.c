@@ -143,6 +143,97 @@ static void check_segment(chk *c, const ns_seg *s)
 	ns_buf_free(&b);
 }
 
+/* Magic, version and checksums of one file (path is freed here). */
+static void check_file(chk *c, char *path, const char *name,
+                       const char *magic, int *version)
+{
+	ns_fin f;
+	char *err = NULL;
+	int rc = path ? ns_fin_open(&f, path, name, magic, 0, 1, &err) : NS_ENOMEM;
+	ns_free(path);
+	if (rc == NS_ENOTFOUND) {
+		ns_free(err);
+		err = ns_fmt("%s: missing", name);
+	}
+	if (rc == NS_EVERSION) *version = 1;
+	if (rc)
+		say(c, err);
+	else
+		ns_fin_close(&f);
+}
+
+/* The deletion counts of s must be exactly those of its deleted
+** documents, analysed again from the store. */
+static void check_deletions(chk *c, ns_index *ix, const ns_seg *s)
+{
+	char name[64];
+	snprintf(name, sizeof name, NS_SEG_FMT, s->seg_no);
+	ns_dels want;
+	memset(&want, 0, sizeof want);
+	int rc = ns_dels_make_mutable(&want, s->n_docs);
+	ns_stemmer *st = ns_index_stemmer(ix);
+	ns_strmap seen;
+	ns_strmap_init(&seen);
+	ns_buf text;
+	ns_buf_init(&text);
+	if (!st && !rc) rc = NS_ENOMEM;
+	for (uint32_t d = 0; d < s->n_docs && !rc; d++) {
+		if (!ns_seg_deleted(s, d)) continue;
+		text.len = 0;
+		if ((rc = ns_seg_text(s, d, &text))) break;
+		ns_strmap_clear(&seen);
+		ns_tokenizer tz;
+		ns_token tok;
+		ns_tok_init(&tz, (const char *)text.p, text.len);
+		while (!rc && ns_tok_next(&tz, &tok)) {
+			size_t sl;
+			const char *t = ns_stem(st, tok.text, tok.len, &sl);
+			if (sl == 0) {
+				t = tok.text;
+				sl = tok.len;
+			}
+			/* document frequency once per document, cf every time */
+			uint64_t h = ns_hash_bytes(t, sl);
+			if (!ns_strmap_get(&seen, t, sl, h)) {
+				rc = ns_strmap_put(&seen, t, sl, h, 0);
+				if (!rc) rc = ns_dels_count(&want, t, sl, 1);
+			} else {
+				uint32_t *v = ns_strmap_get(&want.terms, t, sl, h);
+				if (v) want.cf[*v]++;
+			}
+		}
+		ns_dels_mark(&want, d, s->lens[d]);
+	}
+	if (rc == NS_ECORRUPT)
+		say(c, ns_fmt("%s: a deleted document cannot be read", name));
+	else if (rc)
+		say(c, NULL);
+	else if (want.n_deleted != s->dels.n_deleted ||
+	         want.tokens != s->dels.tokens ||
+	         want.terms.n != s->dels.terms.n)
+		say(c, ns_fmt("%s: deletion counts do not match the deleted "
+		              "documents", name));
+	else
+		for (size_t k = 0; k < want.terms.n; k++) {
+			uint32_t df;
+			uint64_t cf;
+			const char *t = ns_strmap_key(&want.terms, k);
+			size_t tl = want.terms.ents[k].key_len;
+			ns_dels_term(&s->dels, t, tl, &df, &cf);
+			ns_terminfo ti;
+			if (df != want.df[k] || cf != want.cf[k] ||
+			    ns_seg_lookup(s, t, tl, &ti) != NS_OK || ti.df < df) {
+				say(c, ns_fmt("%s: deletion counts of term '%.*s' do not "
+				              "match the deleted documents", name, (int)tl, t));
+				break;
+			}
+		}
+	if (st) ns_index_unstemmer(ix, st);
+	ns_strmap_free(&seen);
+	ns_buf_free(&text);
+	ns_dels_free(&want);
+}
+
 int ns_index_check(const char *dir, void (*report)(void *, const char *),
                    void *ctx)
 {
@@ -172,20 +263,14 @@ int ns_index_check(const char *dir, void (*report)(void *, const char *),
 			char *path = ns_seg_path(dir, m.seg_no[i], ext[k]);
 			char name[64];
 			snprintf(name, sizeof name, NS_SEG_FMT ".%s", m.seg_no[i], ext[k]);
-			ns_fin f;
-			err = NULL;
-			rc = path ? ns_fin_open(&f, path, name, magic[k], 0, 1, &err)
-			          : NS_ENOMEM;
-			ns_free(path);
-			if (rc == NS_ENOTFOUND) {
-				ns_free(err);
-				err = ns_fmt("%s: missing", name);
-			}
-			if (rc == NS_EVERSION) version = 1;
-			if (rc)
-				say(&c, err);
-			else
-				ns_fin_close(&f);
+			check_file(&c, path, name, magic[k], &version);
+		}
+		if (m.del_gen[i]) {
+			char *path = ns_del_path(dir, m.seg_no[i], m.del_gen[i]);
+			char name[64];
+			snprintf(name, sizeof name, NS_DEL_FMT, m.seg_no[i],
+			         (unsigned long long)m.del_gen[i]);
+			check_file(&c, path, name, NS_MAGIC_DEL, &version);
 		}
 	}
 	ns_manifest_free(&m);
@@ -196,7 +281,10 @@ int ns_index_check(const char *dir, void (*report)(void *, const char *),
 		say(&c, err);
 		return rc == NS_ENOMEM ? rc : NS_ECORRUPT;
 	}
-	for (uint32_t i = 0; i < ix->n_segs; i++) check_segment(&c, &ix->segs[i]);
+	for (uint32_t i = 0; i < ix->n_segs; i++) {
+		check_segment(&c, &ix->segs[i]);
+		if (ix->segs[i].dels.bits) check_deletions(&c, ix, &ix->segs[i]);
+	}
 	ns_index_close(ix);
 	ns_free(c.pos);
 	return c.problems ? NS_ECORRUPT : NS_OK;

@@ -127,8 +127,12 @@ static const char main_help[] =
     "A full-text search engine: index a directory, then search it by BM25.\n"
     "\n"
     "Commands:\n"
-    "  index DIR...     build the index from files under DIR (text, .gz,\n"
-    "                   .jsonl and .jsonl.gz collections)\n"
+    "  index DIR...     index the files under DIR (text, .gz, .jsonl and\n"
+    "                   .jsonl.gz collections); on an existing index, only\n"
+    "                   what changed is read\n"
+    "  add PATH...      add or replace the documents of files or directories\n"
+    "  delete ID...     delete documents by id\n"
+    "  optimize         merge the index into one segment\n"
     "  query QUERY      search; print the best hits with snippets\n"
     "  stats            print index statistics\n"
     "  check            verify every index file and checksum\n"
@@ -162,24 +166,57 @@ static const char main_help[] =
 static const char index_help[] =
     "usage: nsearch index [options] DIR|FILE...\n"
     "\n"
-    "Builds a new index from every regular file under the given directories\n"
-    "(recursively, in sorted order; hidden entries and symbolic links are\n"
-    "skipped) and publishes it atomically, replacing the previous one.\n"
+    "Makes the index hold the documents of every regular file under the\n"
+    "given directories (recursively, in sorted order; hidden entries and\n"
+    "symbolic links are skipped) and publishes it atomically.\n"
+    "On an existing index the update is incremental: files whose size and\n"
+    "modification time are unchanged are not read; changed files are read\n"
+    "and their documents replaced when their text differs (content hash);\n"
+    "documents of files that are gone are deleted, as are documents added\n"
+    "with 'nsearch add' from outside these directories.  New documents go\n"
+    "to a new segment and small segments are merged (see 'optimize').\n"
     "Text files: id = path relative to DIR, title = first non-empty line.\n"
     ".gz files are decompressed.  .jsonl / .jsonl.gz files hold one\n"
     "document a line: {\"id\": ..., \"title\": ..., \"text\": ...}.\n"
     "Files with NUL bytes are skipped with a warning.\n"
     "\n"
     "Options:\n"
-    "  --lang LANG      stemming language (default english; see\n"
-    "                   'nsearch langs'; 'none' disables stemming)\n"
+    "  --lang LANG      stemming language (default english, or the\n"
+    "                   index's; see 'nsearch langs'; 'none' disables\n"
+    "                   stemming); another language than the index's\n"
+    "                   rebuilds it\n"
+    "  --rebuild        build the index from scratch\n"
     "  -j, --jobs N     analysis threads (default: one per CPU); the index\n"
     "                   is the same for every N\n"
-    "  --memory SIZE    memory budget for buffered postings (default 256M);\n"
-    "                   beyond it sorted runs are written to disk and merged\n"
+    "  --memory SIZE    memory budget (default 256M): vocabulary, per-document\n"
+    "                   tables and buffered postings; beyond it sorted runs\n"
+    "                   are written to disk and merged\n"
     "  --index PATH     the index directory\n"
     "  -q, --quiet      no progress and no summary\n"
     "  --progress       show progress even when stderr is not a terminal\n";
+
+static const char add_help[] =
+    "usage: nsearch add [options] FILE|DIR...\n"
+    "\n"
+    "Adds the documents of the given files and directories to the index\n"
+    "(creating it if needed), read as 'nsearch index' reads them.  A\n"
+    "document whose id is already in the index replaces it when its text\n"
+    "differs.  Unlike 'index', nothing is deleted.\n"
+    "Options: --lang, -j, --memory, --index, -q, --progress as for 'index'.\n";
+
+static const char delete_help[] =
+    "usage: nsearch delete [--index PATH] [-q] ID...\n"
+    "\n"
+    "Deletes the documents with these ids (as printed by 'nsearch query')\n"
+    "in one commit.  An id that is not in the index is an error (exit\n"
+    "status 1); the others are still deleted.\n";
+
+static const char optimize_help[] =
+    "usage: nsearch optimize [--index PATH] [-q]\n"
+    "\n"
+    "Merges every segment into one, dropping deleted documents.  Queries\n"
+    "give the same results before and after; a single segment is the\n"
+    "fastest to search.\n";
 
 static const char query_help[] =
     "usage: nsearch query [options] QUERY...\n"
@@ -243,6 +280,9 @@ void cli_help(const char *cmd, FILE *out)
 {
 	if (!cmd) fputs(main_help, out);
 	else if (!strcmp(cmd, "index")) fputs(index_help, out);
+	else if (!strcmp(cmd, "add")) fputs(add_help, out);
+	else if (!strcmp(cmd, "delete")) fputs(delete_help, out);
+	else if (!strcmp(cmd, "optimize")) fputs(optimize_help, out);
 	else if (!strcmp(cmd, "query")) fputs(query_help, out);
 	else if (!strcmp(cmd, "stats")) fputs(stats_help, out);
 	else if (!strcmp(cmd, "check")) fputs(check_help, out);
@@ -254,7 +294,8 @@ static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } commands[] = {
-    {"index", cmd_index}, {"query", cmd_query},
+    {"index", cmd_index}, {"add", cmd_add}, {"delete", cmd_delete},
+    {"optimize", cmd_optimize}, {"query", cmd_query},
     {"stats", cmd_stats}, {"check", cmd_check}, {"langs", cmd_langs},
 };
 

@@ -30,6 +30,9 @@ int cli_parse_bytes(const char *s, size_t *out);
 void cli_json_str(FILE *f, const char *s);
 
 int cmd_index(int argc, char **argv);
+int cmd_add(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_optimize(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_check(int argc, char **argv);

@@ -20,9 +20,12 @@ static void seg_close(ns_seg *s)
 	ns_fin_close(&s->pos);
 	ns_fin_close(&s->docs);
 	ns_fin_close(&s->store);
+	ns_fin_close(&s->del);
+	ns_dels_free(&s->dels);
 }
 
-static int seg_open(ns_seg *s, const char *dir, uint32_t seg_no, char **err)
+static int seg_open(ns_seg *s, const char *dir, uint32_t seg_no,
+                    uint64_t del_gen, uint64_t n_deleted, char **err)
 {
 	static const char *const magic[5] = {NS_MAGIC_DICT, NS_MAGIC_POST,
 	                                     NS_MAGIC_POS, NS_MAGIC_DOCS,
@@ -102,11 +105,35 @@ static int seg_open(ns_seg *s, const char *dir, uint32_t seg_no, char **err)
 	s->sbody = s->store.body;
 	s->sindex = s->store.body + s->sbody_len;
 	/* the store index is outside the per-block CRCs: check it now */
-	if (crc32_z(0, s->sindex, (size_t)(slen - s->sbody_len)) !=
+	if (ns_crc32(0, s->sindex, (size_t)(slen - s->sbody_len)) !=
 	    ns_get_le32(s->store.meta + 24))
 		BAD("store: block index checksum mismatch");
+	if (s->total_tokens > UINT64_MAX / 2) BAD("docs: bad token count");
 #undef BAD
-	return NS_OK;
+	if (!del_gen) return NS_OK;
+	/* deletions */
+	char *path = ns_del_path(dir, seg_no, del_gen);
+	snprintf(name, sizeof name, NS_DEL_FMT, seg_no, (unsigned long long)del_gen);
+	if (!path) return NS_ENOMEM;
+	int rc = ns_fin_open(&s->del, path, name, NS_MAGIC_DEL, NS_META_DEL, 1,
+	                     err);
+	ns_free(path);
+	if (rc == NS_ENOTFOUND) rc = NS_ECORRUPT;
+	if (rc) return rc;
+	const char *why;
+	rc = ns_dels_load(&s->dels, s->del.body,
+	                  (size_t)(s->del.body_end - s->del.body), s->del.meta,
+	                  s->n_docs, &why);
+	if (rc == NS_OK && s->dels.n_deleted != n_deleted) {
+		why = "deleted count differs from the manifest";
+		rc = NS_ECORRUPT;
+	}
+	if (rc == NS_OK && s->dels.tokens > s->total_tokens) {
+		why = "more deleted tokens than the segment has";
+		rc = NS_ECORRUPT;
+	}
+	if (rc == NS_ECORRUPT) *err = ns_fmt("%s: %s", name, why);
+	return rc;
 }
 
 void ns_index_close(ns_index *ix)
@@ -141,7 +168,8 @@ static int index_open_once(const char *dir, ns_index *ix, char **err)
 	for (uint32_t i = 0; i < ix->man.n_segments; i++) {
 		ns_seg *s = &ix->segs[i];
 		ix->n_segs = i + 1;
-		NS_TRY(seg_open(s, dir, ix->man.seg_no[i], err));
+		NS_TRY(seg_open(s, dir, ix->man.seg_no[i], ix->man.del_gen[i],
+		                ix->man.seg_del[i], err));
 		if (s->n_docs != ix->man.seg_docs[i]) {
 			*err = ns_fmt(NS_SEG_FMT ": %u documents, manifest says %llu",
 			              s->seg_no, s->n_docs,
@@ -150,10 +178,16 @@ static int index_open_once(const char *dir, ns_index *ix, char **err)
 		}
 		s->base = base;
 		base += s->n_docs;
-		ix->total_tokens += s->total_tokens;
+		ix->n_docs += s->n_docs - s->dels.n_deleted;
+		ix->total_tokens += s->total_tokens - s->dels.tokens;
 	}
-	ix->n_docs = base;
-	ix->avgdl = base ? (double)ix->total_tokens / (double)base : 1.0;
+	if (base >= (1ull << 53)) {
+		*err = ns_fmt("manifest: too many documents");
+		return NS_ECORRUPT;
+	}
+	ix->n_slots = base;
+	ix->avgdl = ix->n_docs ? (double)ix->total_tokens / (double)ix->n_docs
+	                       : 1.0;
 	if (ix->avgdl <= 0) ix->avgdl = 1.0;
 	return NS_OK;
 }
@@ -205,6 +239,8 @@ void ns_index_get_stats(const ns_index *ix, ns_index_stats *o)
 	o->total_tokens = ix->total_tokens;
 	o->avgdl = ix->n_docs ? ix->avgdl : 0;
 	o->n_segments = ix->n_segs;
+	for (uint32_t i = 0; i < ix->n_segs; i++)
+		o->n_deleted += ix->segs[i].dels.n_deleted;
 	o->generation = ix->man.generation;
 	snprintf(o->lang, sizeof o->lang, "%s", ix->man.lang);
 	for (uint32_t i = 0; i < ix->n_segs; i++) {
@@ -217,9 +253,45 @@ void ns_index_get_stats(const ns_index *ix, ns_index_stats *o)
 		o->bytes_positions += s->pos.size;
 		o->bytes_docs += s->docs.size;
 		o->bytes_store += s->store.size;
+		o->bytes_deletions += s->del.size;
 	}
 	o->bytes_total = o->bytes_dict + o->bytes_postings + o->bytes_positions +
-	                 o->bytes_docs + o->bytes_store;
+	                 o->bytes_docs + o->bytes_store + o->bytes_deletions;
+}
+
+int ns_index_term_stats(const ns_index *ix, const char *term, size_t len,
+                        uint64_t *df, uint64_t *cf)
+{
+	return ns_index_term_stats_seg(ix, term, len, df, cf, NULL, NULL);
+}
+
+int ns_index_term_stats_seg(const ns_index *ix, const char *term, size_t len,
+                            uint64_t *df, uint64_t *cf, const ns_seg *seg,
+                            ns_terminfo *seg_ti)
+{
+	uint64_t d = 0, c = 0;
+	if (seg_ti) memset(seg_ti, 0, sizeof *seg_ti);
+	for (uint32_t s = 0; s < ix->n_segs; s++) {
+		ns_terminfo ti;
+		int rc = ns_seg_lookup(&ix->segs[s], term, len, &ti);
+		if (rc == NS_DONE) continue;
+		if (rc) return rc;
+		if (&ix->segs[s] == seg) *seg_ti = ti;
+		uint32_t dd;
+		uint64_t dc;
+		ns_dels_term(&ix->segs[s].dels, term, len, &dd, &dc);
+		if (dd > ti.df || dc > ti.cf) return NS_ECORRUPT;
+		d += ti.df - dd;
+		c += ti.cf - dc;
+	}
+	*df = d;
+	if (cf) *cf = c;
+	return NS_OK;
+}
+
+uint64_t ns_text_hash(const char *text, size_t len)
+{
+	return ns_hash_bytes(text, len);
 }
 
 /* ---- dictionary --------------------------------------------------------- */
@@ -306,14 +378,19 @@ int ns_seg_lookup(const ns_seg *s, const char *term, size_t len,
 	if (s->n_dblocks == 0) return NS_DONE;
 	dcur c;
 	c.s = s;
-	/* binary search for the last block whose first term <= term */
+	/* binary search for the last block whose first term <= term; a probe
+	** reads only that term, in place (the rest of the entry is decoded,
+	** and checked, for the block that is scanned) */
 	uint64_t lo = 0, hi = s->n_dblocks;
 	while (hi - lo > 1) {
 		uint64_t mid = lo + (hi - lo) / 2;
 		NS_TRY(dcur_block(&c, mid));
-		int rc = dcur_next(&c);
-		if (rc) return NS_ECORRUPT;
-		if (cmp_bytes(c.term, c.len, term, len) <= 0)
+		uint64_t pre, suf;
+		const uint8_t *p = c.p;
+		if (ns_varint_get(&p, c.end, &pre) || ns_varint_get(&p, c.end, &suf) ||
+		    pre != 0 || suf == 0 || (uint64_t)(c.end - p) < suf)
+			return NS_ECORRUPT;
+		if (cmp_bytes((const char *)p, (size_t)suf, term, len) <= 0)
 			lo = mid;
 		else
 			hi = mid;
@@ -389,8 +466,9 @@ int ns_seg_doc(const ns_seg *s, uint32_t doc, ns_docrec *r)
 	    ns_varint_get(&p, end, &r->size) || ns_varint_get(&p, end, &mt) ||
 	    ns_varint_get(&p, end, &r->block) ||
 	    ns_varint_get(&p, end, &r->block_off) ||
-	    ns_varint_get(&p, end, &r->text_len))
+	    ns_varint_get(&p, end, &r->text_len) || end - p != 8)
 		return NS_ECORRUPT;
+	r->hash = ns_get_le64(p);
 	r->mtime = (int64_t)(mt >> 1) ^ -(int64_t)(mt & 1);
 	return NS_OK;
 }
@@ -404,7 +482,7 @@ int ns_seg_block(const ns_seg *s, uint64_t b, ns_buf *out)
 	uint32_t crc = ns_get_le32(e + 16);
 	if (off > s->sbody_len || zlen > s->sbody_len - off) return NS_ECORRUPT;
 	const uint8_t *z = s->sbody + off;
-	if (crc32_z(0, z, zlen) != crc) return NS_ECORRUPT;
+	if (ns_crc32(0, z, zlen) != crc) return NS_ECORRUPT;
 	out->len = 0;
 	if (ns_buf_reserve(out, (size_t)raw + 1)) return NS_ENOMEM;
 	uLongf got = raw;

@@ -12,6 +12,7 @@
 
 #include "analyze.h"
 #include "common.h"
+#include "deletes.h"
 #include "file.h"
 #include "manifest.h"
 
@@ -39,7 +40,16 @@ typedef struct ns_seg {
 	uint64_t n_sblocks;
 	const uint8_t *sbody, *sindex;
 	uint64_t sbody_len, raw_bytes;
+	/* deletions (dels.bits NULL when the segment has none) */
+	ns_fin del;
+	ns_dels dels;
 } ns_seg;
+
+/* Whether local document d of s is deleted. */
+static inline int ns_seg_deleted(const ns_seg *s, uint32_t d)
+{
+	return ns_dels_has(&s->dels, d);
+}
 
 typedef struct ns_terminfo {
 	uint32_t df;
@@ -54,6 +64,7 @@ typedef struct ns_docrec {
 	uint64_t size;
 	int64_t mtime;
 	uint64_t block, block_off, text_len;
+	uint64_t hash; /* ns_text_hash() of the text */
 } ns_docrec;
 
 struct ns_index {
@@ -61,7 +72,8 @@ struct ns_index {
 	ns_manifest man;
 	ns_seg *segs;
 	uint32_t n_segs;
-	uint64_t n_docs, total_tokens;
+	uint64_t n_docs, total_tokens; /* live documents and their tokens */
+	uint64_t n_slots;              /* document numbers, deleted included */
 	double avgdl;
 	pthread_mutex_t lock; /* guards the stemmer pool */
 	ns_stemmer **pool;
@@ -84,6 +96,20 @@ int ns_seg_doc(const ns_seg *s, uint32_t doc, ns_docrec *out);
 int ns_seg_text(const ns_seg *s, uint32_t doc, ns_buf *out);
 /* Inflates and checks store block b into out (replacing its content). */
 int ns_seg_block(const ns_seg *s, uint64_t b, ns_buf *out);
+
+/* The number of live documents of the whole index holding term (df) and
+** its occurrences in them (cf, may be NULL): the segments' counts minus
+** those of their deleted documents.  NS_ECORRUPT. */
+int ns_index_term_stats(const ns_index *ix, const char *term, size_t len,
+                        uint64_t *df, uint64_t *cf);
+/* The same, and the term's entry in segment seg of ix (zeroed when the
+** segment does not hold it), found in the same pass. */
+int ns_index_term_stats_seg(const ns_index *ix, const char *term, size_t len,
+                            uint64_t *df, uint64_t *cf, const ns_seg *seg,
+                            ns_terminfo *seg_ti);
+
+/* The content hash stored with each document (docs/FORMAT.md#docs). */
+uint64_t ns_text_hash(const char *text, size_t len);
 
 /* Stemmer pool: borrowed for one search, returned after. */
 ns_stemmer *ns_index_stemmer(ns_index *ix);

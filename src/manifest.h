@@ -17,7 +17,10 @@ typedef struct ns_manifest {
 	char lang[NS_LANG_MAX + 1];
 	uint32_t n_segments;
 	uint32_t *seg_no;   /* segment numbers, in document-number order */
-	uint64_t *seg_docs; /* documents per segment */
+	uint64_t *seg_docs; /* documents per segment (deleted ones included) */
+	uint64_t *seg_del;  /* deleted documents per segment */
+	uint64_t *del_gen;  /* generation that wrote the segment's deletion
+	                       file (NS_DEL_FMT), 0 when it has none */
 } ns_manifest;
 
 /* NS_ENOTFOUND when there is no manifest (no index yet). */
@@ -25,8 +28,12 @@ int ns_manifest_read(const char *dir, ns_manifest *m, char **err);
 /* Writes manifest.tmp, fsyncs, renames to manifest, fsyncs the directory. */
 int ns_manifest_publish(const char *dir, const ns_manifest *m);
 void ns_manifest_free(ns_manifest *m);
+/* Allocates room for n segments (all fields zero); NS_ENOMEM. */
+int ns_manifest_alloc(ns_manifest *m, uint32_t n);
 
 /* "DIR/seg_000001.post" in a caller-owned string, NULL on ENOMEM. */
 char *ns_seg_path(const char *dir, uint32_t seg_no, const char *ext);
+/* "DIR/seg_000001_7.del" in a caller-owned string, NULL on ENOMEM. */
+char *ns_del_path(const char *dir, uint32_t seg_no, uint64_t gen);
 
 #endif

@@ -73,13 +73,8 @@ static int shape_ok(const char *t, size_t len)
 
 static int df_ok(const ns_index *ix, const char *t, size_t len, int *ok)
 {
-	uint64_t df = 0;
-	for (uint32_t s = 0; s < ix->n_segs; s++) {
-		ns_terminfo ti;
-		int rc = ns_seg_lookup(&ix->segs[s], t, len, &ti);
-		if (rc == NS_OK) df += ti.df;
-		else if (rc != NS_DONE) return rc;
-	}
+	uint64_t df;
+	NS_TRY(ns_index_term_stats(ix, t, len, &df, NULL));
 	*ok = (double)df <= PRF_MAX_DF_RATIO * (double)ix->n_docs;
 	return NS_OK;
 }

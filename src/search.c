@@ -325,17 +325,11 @@ static void bool_destroy(it *i)
 
 /* ---- building iterators -------------------------------------------------- */
 
-/* df of a term over the whole index (NS_ECORRUPT on a damaged dictionary) */
+/* df of a term over the live documents of the whole index (NS_ECORRUPT on
+** a damaged dictionary) */
 static int global_df(const ns_index *ix, const char *t, uint64_t *df)
 {
-	*df = 0;
-	for (uint32_t s = 0; s < ix->n_segs; s++) {
-		ns_terminfo ti;
-		int rc = ns_seg_lookup(&ix->segs[s], t, strlen(t), &ti);
-		if (rc == NS_OK) *df += ti.df;
-		else if (rc != NS_DONE) return rc;
-	}
-	return NS_OK;
+	return ns_index_term_stats(ix, t, strlen(t), df, NULL);
 }
 
 static int open_cursor(qctx *q, const char *t, ns_pcur *c)
@@ -578,6 +572,11 @@ static int eval_exhaustive(qctx *q, const ns_qnode *qn, double k1, uint32_t segi
 	it *root;
 	int rc = build(q, qn, k1, &root);
 	while (!rc && root->doc != NS_DOC_END) {
+		if (ns_seg_deleted(q->seg, root->doc)) {
+			root->next(root);
+			rc = q->rc;
+			continue;
+		}
 		(*total)++;
 		if (score)
 			topk_push(t, root->score(root), q->seg->base + root->doc, segi,
@@ -617,6 +616,9 @@ typedef struct tcur {
 	double w;  /* idf * (k1 + 1) * boost */
 	double ub; /* bound over the whole list in this segment */
 	uint64_t df;
+	/* conjunction(), optional terms: the block-max bound in the current
+	** window of documents, and its sum over sh[0..this one] */
+	double bub, cbub;
 } tcur;
 
 static inline double ub_of(const qctx *q, double w, uint32_t max_tf,
@@ -638,9 +640,13 @@ static int open_tcur(qctx *q, const char *term, double k1, double boost,
                      tcur *t)
 {
 	uint64_t df;
-	NS_TRY(global_df(q->ix, term, &df));
+	ns_terminfo ti;
+	/* one dictionary lookup per segment gives both the global df and the
+	** entry of the segment evaluated */
+	NS_TRY(ns_index_term_stats_seg(q->ix, term, strlen(term), &df, NULL,
+	                               q->seg, &ti));
 	t->w = ns_bm25_idf(q->ix->n_docs, df) * (k1 + 1) * boost;
-	NS_TRY(open_cursor(q, term, &t->c));
+	NS_TRY(ns_pcur_open(&t->c, q->seg, &ti));
 	t->df = t->c.df;
 	t->ub = 0;
 	for (uint32_t b = 0; b < t->c.nb; b++) {
@@ -702,7 +708,7 @@ static void maxscore(qctx *q, tcur *sh, size_t ns, const double *cum,
 			if (sh[i].c.doc == d) score += tcur_score(q, &sh[i]);
 		}
 		if (pruned || (topk_full(t) && score <= t->theta)) continue;
-		if (!is_excluded(nots, nn, d))
+		if (!is_excluded(nots, nn, d) && !ns_seg_deleted(q->seg, d))
 			topk_push(t, score, q->seg->base + d, segi, d);
 	}
 }
@@ -716,6 +722,8 @@ typedef struct item {
 	tcur **cur;   /* the words' cursors, in phrase order */
 	uint32_t **pos;
 	size_t *cap;
+	uint32_t *tf;     /* scratch: each word's tf in the current document */
+	size_t *ord;      /* scratch: the words by tf, rarest first */
 	uint64_t *starts; /* candidate start positions while matching */
 	size_t starts_cap;
 	uint32_t freq;    /* phrase occurrences in the current document */
@@ -749,22 +757,46 @@ static int grow_u32(uint32_t **p, size_t *cap, size_t n)
 	return NS_OK;
 }
 
+/* The first of v[from..n) that is >= want, or n: galloping, then binary
+** search (a frequent word's positions against a few candidates). */
+static inline uint32_t gallop(const uint32_t *v, uint32_t from, uint32_t n,
+                              uint64_t want)
+{
+	if (from >= n || v[from] >= want) return from;
+	uint32_t lo = from, step = 1; /* v[lo] < want */
+	while (step < n - lo && v[lo + step] < want) {
+		lo += step;
+		step *= 2;
+	}
+	uint32_t hi = step < n - lo ? lo + step : n; /* v[hi] >= want, or n */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < want)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return hi;
+}
+
 /* Occurrences of the phrase in the current document (all its cursors sit on
-** it): start from the word with the fewest positions, keep the starts that
-** every other word confirms. */
+** it): the word with the fewest positions gives the candidate starts, and
+** the others, fewest positions first, keep those they confirm.  A word's
+** positions are decoded only up to the last start still standing. */
 static int phrase_count(item *cl, uint32_t *freq)
 {
 	*freq = 0;
-	size_t r = 0;
-	uint32_t rtf = UINT32_MAX;
-	for (size_t i = 0; i < cl->n; i++) {
+	size_t n = cl->n, *ord = cl->ord;
+	for (size_t i = 0; i < n; i++) { /* insertion sort: a few words */
 		uint32_t tf = ns_pcur_tf(&cl->cur[i]->c);
 		if (!tf) return NS_ECORRUPT;
-		if (tf < rtf) {
-			rtf = tf;
-			r = i;
-		}
+		cl->tf[i] = tf;
+		size_t j = i;
+		for (; j > 0 && cl->tf[ord[j - 1]] > tf; j--) ord[j] = ord[j - 1];
+		ord[j] = i;
 	}
+	size_t r = ord[0];
+	uint32_t rtf = cl->tf[r], got;
 	if (rtf > cl->starts_cap) {
 		uint64_t *p = ns_realloc(cl->starts, (size_t)rtf * sizeof *p);
 		if (!p) return NS_ENOMEM;
@@ -772,27 +804,63 @@ static int phrase_count(item *cl, uint32_t *freq)
 		cl->starts_cap = rtf;
 	}
 	NS_TRY(grow_u32(&cl->pos[r], &cl->cap[r], rtf));
-	NS_TRY(ns_pcur_positions(&cl->cur[r]->c, cl->pos[r]));
+	NS_TRY(ns_pcur_positions_upto(&cl->cur[r]->c, cl->pos[r], UINT64_MAX, &got));
 	size_t ns = 0;
-	for (uint32_t j = 0; j < rtf; j++)
+	for (uint32_t j = 0; j < got; j++)
 		if (cl->pos[r][j] >= r) cl->starts[ns++] = cl->pos[r][j] - r;
-	for (size_t i = 0; i < cl->n && ns; i++) {
-		if (i == r) continue;
-		ns_pcur *c = &cl->cur[i]->c;
-		uint32_t tf = ns_pcur_tf(c);
-		NS_TRY(grow_u32(&cl->pos[i], &cl->cap[i], tf));
-		NS_TRY(ns_pcur_positions(c, cl->pos[i]));
-		size_t keep = 0, k = 0;
+	for (size_t o = 1; o < n && ns; o++) {
+		size_t i = ord[o];
+		NS_TRY(grow_u32(&cl->pos[i], &cl->cap[i], cl->tf[i]));
+		NS_TRY(ns_pcur_positions_upto(&cl->cur[i]->c, cl->pos[i],
+		                              cl->starts[ns - 1] + i, &got));
+		const uint32_t *v = cl->pos[i];
+		size_t keep = 0;
+		uint32_t k = 0;
+		int sparse = got > 8 * ns; /* gallop over many positions */
 		for (size_t j = 0; j < ns; j++) {
 			uint64_t want = cl->starts[j] + i;
-			while (k < tf && cl->pos[i][k] < want) k++;
-			if (k == tf) break;
-			if (cl->pos[i][k] == want) cl->starts[keep++] = cl->starts[j];
+			if (sparse)
+				k = gallop(v, k, got, want);
+			else
+				while (k < got && v[k] < want) k++;
+			if (k == got) break;
+			if (v[k] == want) cl->starts[keep++] = cl->starts[j];
 		}
 		ns = keep;
 	}
 	*freq = (uint32_t)ns;
 	return NS_OK;
+}
+
+/* Bound on what the required items can score on d (all their cursors sit
+** on it): a term's own score, and a phrase's score at the smallest tf of
+** its words, since it cannot occur more often.  Cheap next to matching. */
+static double doc_bound(const qctx *q, item *items, size_t ni, uint32_t d)
+{
+	double s = 0;
+	for (size_t i = 0; i < ni; i++) {
+		item *cl = &items[i];
+		if (!cl->phrase) {
+			s += tcur_score(q, cl->cur[0]);
+			continue;
+		}
+		uint32_t tf = UINT32_MAX;
+		for (size_t j = 0; j < cl->n; j++) {
+			uint32_t x = ns_pcur_tf(&cl->cur[j]->c);
+			if (x < tf) tf = x;
+		}
+		s += bm25(q, cl->w, (double)tf, d);
+	}
+	return s * (1 + 1e-9);
+}
+
+/* Bound on what item cl can score on d, from one of its cursors c alone
+** (sitting on d). */
+static double lead_bound(const qctx *q, const item *cl, tcur *c, uint32_t d)
+{
+	double s = cl->phrase ? bm25(q, cl->w, (double)ns_pcur_tf(&c->c), d)
+	                      : tcur_score(q, c);
+	return s * (1 + 1e-9);
 }
 
 /* Conjunction: leapfrog over the cursors mu (sorted by df, rarest first)
@@ -803,24 +871,49 @@ static void conjunction(qctx *q, tcur **mu, size_t nm, item *items, size_t ni,
                         size_t nn, topk *t, uint32_t segi, uint64_t *count)
 {
 	double should_ub = ns ? cum[ns - 1] : 0;
-	int scoring = t->k != 0;
+	int scoring = t->k != 0, phrases = 0;
+	for (size_t i = 0; i < ni; i++) phrases |= items[i].phrase;
+	/* the item that mu[0], which drives the loop, belongs to */
+	size_t lead = 0;
+	for (size_t i = 0; i < ni; i++)
+		for (size_t j = 0; j < items[i].n; j++)
+			if (items[i].cur[j] == mu[0]) lead = i;
+	double others = 0; /* the other items' and the optional terms' bounds */
 	uint32_t d = mu[0]->c.doc;
 	/* the block-max bound holds for documents up to `upto`: recomputed
 	** only when d passes it */
-	double bound = 0;
+	double bound = 0, req = 0;
 	uint32_t upto = 0;
 	int have_bound = 0;
+	size_t ess = 0; /* sh[0..ess) are not essential in this window */
 	while (d != NS_DOC_END && !q->rc) {
 		if (scoring && topk_full(t)) {
 			if (!have_bound || d > upto) {
-				bound = should_ub;
+				/* the window: up to the nearest end of a block of any
+				** list; the required items' bound, then the optional
+				** terms' block bounds */
+				req = others = 0;
 				upto = NS_DOC_END;
 				for (size_t i = 0; i < ni; i++) {
 					double ub;
 					if (item_bound(q, &items[i], d, &ub, &upto) != NS_OK)
 						return;
-					bound += ub;
+					req += ub;
+					if (i != lead) others += ub;
 				}
+				double acc = 0;
+				for (size_t k = 0; k < ns; k++) {
+					uint32_t mt, md, ld;
+					sh[k].bub = 0;
+					if (ns_pcur_peek(&sh[k].c, d, &mt, &md, &ld) == NS_OK) {
+						sh[k].bub = ub_of(q, sh[k].w, mt, md);
+						if (ld < upto) upto = ld;
+					}
+					sh[k].cbub = acc += sh[k].bub;
+				}
+				bound = req + acc;
+				others += acc;
+				ess = 0;
 				have_bound = 1;
 			}
 			if (bound <= t->theta) {
@@ -829,6 +922,36 @@ static void conjunction(qctx *q, tcur **mu, size_t nm, item *items, size_t ni,
 				d = mu[0]->c.doc;
 				continue;
 			}
+			/* MaxScore with required clauses (Lucene's ReqOptSumScorer):
+			** when the required items and the weakest optional terms
+			** cannot beat theta together, a document needs one of the
+			** other ("essential") optional terms: leap to the next one */
+			while (ess < ns && req + sh[ess].cbub <= t->theta) ess++;
+			if (ns && req <= t->theta) {
+				uint32_t m = NS_DOC_END;
+				for (size_t k = ess; k < ns; k++) {
+					ns_pcur_advance(&sh[k].c, d);
+					if (sh[k].c.doc < m) m = sh[k].c.doc;
+				}
+				if (m > d) {
+					if (m > upto) {
+						if (upto == NS_DOC_END - 1) return;
+						m = upto + 1; /* the bounds change there */
+					}
+					ns_pcur_advance(&mu[0]->c, m);
+					d = mu[0]->c.doc;
+					continue;
+				}
+			}
+		}
+		/* d's own bound from mu[0] alone (a phrase occurs at most tf
+		** times), before the other cursors move: a phrase with a
+		** frequent word skips most of that word's blocks */
+		if (scoring && topk_full(t) &&
+		    lead_bound(q, &items[lead], mu[0], d) + others <= t->theta) {
+			ns_pcur_next(&mu[0]->c);
+			d = mu[0]->c.doc;
+			continue;
 		}
 		size_t i = 1;
 		for (; i < nm; i++) {
@@ -842,6 +965,12 @@ static void conjunction(qctx *q, tcur **mu, size_t nm, item *items, size_t ni,
 			continue;
 		}
 		/* every cursor is on d: check the phrases, then score */
+		if (phrases && scoring && topk_full(t) &&
+		    doc_bound(q, items, ni, d) + should_ub <= t->theta) {
+			ns_pcur_next(&mu[0]->c); /* d cannot beat theta */
+			d = mu[0]->c.doc;
+			continue;
+		}
 		int match = 1;
 		for (i = 0; i < ni && match; i++) {
 			if (!items[i].phrase) continue;
@@ -852,7 +981,9 @@ static void conjunction(qctx *q, tcur **mu, size_t nm, item *items, size_t ni,
 			}
 			match = items[i].freq != 0;
 		}
-		if (match && !scoring) {
+		if (match && ns_seg_deleted(q->seg, d)) {
+			/* deleted: neither counted nor scored */
+		} else if (match && !scoring) {
 			if (!is_excluded(nots, nn, d)) (*count)++;
 		} else if (match) {
 			double score = 0;
@@ -861,15 +992,15 @@ static void conjunction(qctx *q, tcur **mu, size_t nm, item *items, size_t ni,
 				             ? bm25(q, items[i].w, (double)items[i].freq, d)
 				             : tcur_score(q, items[i].cur[0]);
 			int pruned = 0;
+			/* with a full heap, the window's block bounds (sh[].bub,
+			** .cbub) hold for d */
 			for (size_t k = ns; k-- > 0;) {
-				if (topk_full(t) && score + cum[k] <= t->theta) {
+				if (topk_full(t) && score + sh[k].cbub <= t->theta) {
 					pruned = 1;
 					break;
 				}
-				uint32_t mt, md, ld;
-				if (ns_pcur_peek(&sh[k].c, d, &mt, &md, &ld) != NS_OK) continue;
-				if (topk_full(t) && score + ub_of(q, sh[k].w, mt, md) +
-				                            (k ? cum[k - 1] : 0) <= t->theta)
+				if (topk_full(t) &&
+				    score + sh[k].bub + (k ? sh[k - 1].cbub : 0) <= t->theta)
 					continue; /* this block cannot lift d over theta */
 				ns_pcur_advance(&sh[k].c, d);
 				if (sh[k].c.doc == d) score += tcur_score(q, &sh[k]);
@@ -957,7 +1088,10 @@ static int eval_flat(qctx *q, const ns_qnode *qn, double k1, uint32_t segi,
 			cl->cur = ns_calloc(cl->n, sizeof *cl->cur);
 			cl->pos = ns_calloc(cl->n, sizeof *cl->pos);
 			cl->cap = ns_calloc(cl->n, sizeof *cl->cap);
-			if (!cl->cur || !cl->pos || !cl->cap) rc = NS_ENOMEM;
+			cl->tf = ns_calloc(cl->n, sizeof *cl->tf);
+			cl->ord = ns_calloc(cl->n, sizeof *cl->ord);
+			if (!cl->cur || !cl->pos || !cl->cap || !cl->tf || !cl->ord)
+				rc = NS_ENOMEM;
 			for (size_t j = 0; j < cl->n && !rc; j++) {
 				/* a word repeated in the phrase shares its cursor: its
 				** positions are decoded once ("to be or not to be") */
@@ -1003,6 +1137,8 @@ static int eval_flat(qctx *q, const ns_qnode *qn, double k1, uint32_t segi,
 			ns_free(items[i].pos[j]);
 		ns_free(items[i].pos);
 		ns_free(items[i].cap);
+		ns_free(items[i].tf);
+		ns_free(items[i].ord);
 		ns_free(items[i].cur);
 		ns_free(items[i].starts);
 	}
@@ -1037,7 +1173,9 @@ static int count_union(qctx *q, const ns_qnode *qn, uint64_t *total)
 		ns_pcur_close(&c);
 	}
 	uint64_t cnt = 0;
-	for (size_t w = 0; w < words; w++) cnt += (uint64_t)__builtin_popcountll(bits[w]);
+	const uint64_t *del = s->dels.bits;
+	for (size_t w = 0; w < words; w++)
+		cnt += (uint64_t)__builtin_popcountll(bits[w] & (del ? ~del[w] : ~0ull));
 	ns_free(bits);
 	*total += cnt;
 	return rc;

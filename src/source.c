@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "common.h"
@@ -26,6 +27,8 @@
 #define READ_CHUNK ((size_t)1 << 20)  /* least room offered to one read */
 #define READ_MAX ((size_t)1 << 30)    /* most bytes asked of one read */
 #define GZ_BUFFER (256u << 10)        /* zlib's input buffer (gzbuffer) */
+#define GZ_WHOLE_MAX ((off_t)16 << 20) /* .gz files inflated whole: at most */
+#define GZ_WHOLE_OUT ((size_t)64 << 20) /* this much in and out, else streamed */
 #define KEEP_MAX ((size_t)64 << 20)   /* larger buffers are freed per file */
 #define JSON_DEPTH_MAX 512            /* nesting of skipped JSON values */
 
@@ -33,6 +36,7 @@ typedef struct walker {
 	ns_doc_fn on_doc;
 	ns_warn_fn on_warn;
 	ns_progress_fn on_progress;
+	ns_file_fn on_file;
 	void *ctx;
 	ns_walk_stats *st;
 	ns_buf path;         /* root-joined path of the current entry (NUL-ended) */
@@ -101,6 +105,8 @@ static int emit(walker *w, const ns_doc *doc)
 typedef struct src {
 	int fd;
 	gzFile gz; /* NULL for a plain file; owns fd otherwise */
+	uint8_t *mem;           /* a gzip file inflated whole, or NULL */
+	size_t mem_len, mem_off;
 } src;
 
 static void src_close(src *s)
@@ -109,6 +115,8 @@ static void src_close(src *s)
 		gzclose_r(s->gz);
 	else if (s->fd >= 0)
 		close(s->fd);
+	ns_free(s->mem);
+	s->mem = NULL;
 	s->gz = NULL;
 	s->fd = -1;
 }
@@ -123,6 +131,15 @@ static long src_read(walker *w, src *s, ns_buf *b, const char *path)
 	if (ns_buf_reserve(b, READ_CHUNK + 1)) return NS_ENOMEM;
 	room = b->cap - b->len - 1;
 	if (room > READ_MAX) room = READ_MAX;
+	if (s->mem) {
+		size_t n = s->mem_len - s->mem_off;
+		if (n > room) n = room;
+		memcpy(b->p + b->len, s->mem + s->mem_off, n);
+		s->mem_off += n;
+		b->len += n;
+		w->st->bytes += (uint64_t)n;
+		return (long)n;
+	}
 	if (s->gz) {
 		int err, n = gzread(s->gz, b->p + b->len, (unsigned)room);
 		if (n < 0) {
@@ -163,6 +180,68 @@ static long src_read(walker *w, src *s, ns_buf *b, const char *path)
 	}
 }
 
+/* Inflates a gzip file of at most GZ_WHOLE_MAX bytes whole with
+** libdeflate, about twice as fast as zlib's streaming: NS_OK with s->mem
+** set, NS_ENOMEM, or NS_DONE to stream it with zlib instead (a larger
+** file, or data libdeflate refuses, reported by zlib).  Concatenated
+** members are inflated one after another. */
+static int inflate_whole(src *s)
+{
+	struct stat st;
+	if (fstat(s->fd, &st) != 0 || st.st_size > GZ_WHOLE_MAX || st.st_size < 18)
+		return NS_DONE;
+	size_t zn = (size_t)st.st_size, got = 0;
+	uint8_t *z = ns_malloc(zn);
+	if (!z) return NS_ENOMEM;
+	while (got < zn) {
+		ssize_t r = pread(s->fd, z + got, zn - got, (off_t)got);
+		if (r < 0 && errno == EINTR) continue;
+		if (r <= 0) break;
+		got += (size_t)r;
+	}
+	struct libdeflate_decompressor *d = NULL;
+	int rc = got == zn ? NS_OK : NS_DONE;
+	if (!rc && !(d = libdeflate_alloc_decompressor())) rc = NS_ENOMEM;
+	/* the last member's trailer holds its size mod 2^32: a first guess */
+	size_t cap = (size_t)ns_get_le32(z + zn - 4), len = 0, in = 0;
+	if (cap < zn * 4) cap = zn * 4;
+	if (cap > GZ_WHOLE_OUT) cap = GZ_WHOLE_OUT;
+	uint8_t *out = rc ? NULL : ns_malloc(cap + 1);
+	if (!rc && !out) rc = NS_ENOMEM;
+	while (!rc && in < zn) {
+		size_t used = 0, made = 0;
+		enum libdeflate_result r = libdeflate_gzip_decompress_ex(
+		    d, z + in, zn - in, out + len, cap - len, &used, &made);
+		if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
+			if (cap >= GZ_WHOLE_OUT) { /* big: stream it instead */
+				rc = NS_DONE;
+				break;
+			}
+			cap = cap * 2 > GZ_WHOLE_OUT ? GZ_WHOLE_OUT : cap * 2;
+			uint8_t *o = ns_realloc(out, cap + 1);
+			if (!o) rc = NS_ENOMEM;
+			else out = o;
+			continue;
+		}
+		if (r != LIBDEFLATE_SUCCESS) {
+			rc = NS_DONE;
+			break;
+		}
+		in += used;
+		len += made;
+	}
+	libdeflate_free_decompressor(d);
+	ns_free(z);
+	if (rc) {
+		ns_free(out);
+		return rc;
+	}
+	s->mem = out;
+	s->mem_len = len;
+	s->mem_off = 0;
+	return NS_OK;
+}
+
 /* Puts a gzip stream on s->fd.  @return NS_OK, NS_DONE (empty file: skip
 ** silently), NS_ECORRUPT (not gzip, warned), NS_EIO (warned), NS_ENOMEM. */
 static int src_gzip(walker *w, src *s, const char *path)
@@ -182,6 +261,9 @@ static int src_gzip(walker *w, src *s, const char *path)
 		warn(w, path, "not in gzip format, skipped");
 		return NS_ECORRUPT;
 	}
+	int rc = inflate_whole(s);
+	if (rc != NS_DONE) return rc;
+	/* too large, or damaged: zlib streams it (and names the damage) */
 	s->gz = gzdopen(s->fd, "rb");
 	if (!s->gz) return NS_ENOMEM; /* fd stays ours, closed by src_close */
 	if (gzbuffer(s->gz, GZ_BUFFER) != 0) return NS_ENOMEM;
@@ -597,7 +679,8 @@ static int json_line(walker *w, const struct stat *st, const char *path,
 	doc.path = path;
 	doc.text = text;
 	doc.text_len = text_len;
-	doc.size = n;
+	doc.size = (uint64_t)st->st_size; /* the file's: for change detection */
+	(void)n;
 	doc.mtime = (int64_t)st->st_mtime;
 	return emit(w, &doc);
 }
@@ -676,7 +759,7 @@ static int do_file(walker *w, int nofollow)
 	const char *path = (const char *)w->path.p;
 	const char *id = w->id_root ? w->id_root : path + w->rel_off;
 	struct stat st;
-	src s = { -1, NULL };
+	src s = { .fd = -1 };
 	int rc = NS_OK, kind;
 
 	s.fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
@@ -686,11 +769,13 @@ static int do_file(walker *w, int nofollow)
 		w->st->skipped++;
 		if (nofollow && e == ELOOP) return NS_OK; /* became a symlink */
 		w->io_failed = 1;
-		if (e == ENOENT)
+		if (e == ENOENT) {
 			warn(w, path, "file vanished, skipped");
-		else
-			warn(w, path, "cannot open: %s", strerror(e));
-		return NS_OK;
+			return NS_OK;
+		}
+		warn(w, path, "cannot open: %s", strerror(e));
+		return w->on_file && w->on_file(w->ctx, path, NULL) < 0 ? NS_EINVAL
+		                                                        : NS_OK;
 	}
 	if (fstat(s.fd, &st) != 0) {
 		w->io_failed = 1;
@@ -705,6 +790,16 @@ static int do_file(walker *w, int nofollow)
 		return NS_OK;
 	}
 	w->st->files++;
+	if (w->on_file) {
+		int r = w->on_file(w->ctx, path, &st);
+		if (r) {
+			src_close(&s);
+			if (r < 0) return NS_EINVAL;
+			if (w->on_progress)
+				w->on_progress(w->ctx, w->st->files, w->st->bytes);
+			return NS_OK;
+		}
+	}
 	kind = kind_of(path);
 	if (kind == K_GZ || kind == K_JSONL_GZ) {
 		rc = src_gzip(w, &s, path);
@@ -882,6 +977,7 @@ int ns_walk(const char *root, const ns_walk_options *opt,
 		w.on_doc = opt->on_doc;
 		w.on_warn = opt->on_warn;
 		w.on_progress = opt->on_progress;
+		w.on_file = opt->on_file;
 		w.ctx = opt->ctx;
 	}
 	w.st = stats ? stats : &local;

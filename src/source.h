@@ -29,7 +29,7 @@
 **   "text".  Each line is one document: id = "id" (missing, empty or not
 **   a string/number: "<relative path>:<line number>"), title = "title"
 **   ("" if missing), text = title "\n" text when the title is not empty,
-**   else text.  size = length of the line, mtime = the file's.  Other
+**   else text.  size and mtime are the file's (for change detection).  Other
 **   members and nested values are parsed and ignored; a member that
 **   appears twice counts once (the last one).  Strings are fully unescaped;
 **   lone surrogates and \u0000 become U+FFFD.  Blank lines are skipped
@@ -75,11 +75,21 @@ typedef void (*ns_warn_fn)(void *ctx, const char *path, const char *msg);
 ** growing across walks that share it), or of this walk if stats is NULL. */
 typedef void (*ns_progress_fn)(void *ctx, uint64_t files, uint64_t bytes);
 
+/* Called for each regular file before it is read, with its stat (path as
+** displayed): return 0 to read it, 1 to skip it (e.g. unchanged since it
+** was indexed; no document, no warning), -1 to stop the walk (ns_walk()
+** returns NS_EINVAL).  Also called with st NULL for a file that exists but
+** cannot be opened (after the warning): its return then only matters if
+** negative. */
+struct stat;
+typedef int (*ns_file_fn)(void *ctx, const char *path, const struct stat *st);
+
 typedef struct ns_walk_options {
 	ns_doc_fn on_doc;           /* may be NULL: documents are only counted */
 	ns_warn_fn on_warn;         /* may be NULL: warnings are only counted */
 	ns_progress_fn on_progress; /* may be NULL */
-	void *ctx;                  /* passed to the three callbacks */
+	void *ctx;                  /* passed to the callbacks */
+	ns_file_fn on_file;         /* may be NULL: every file is read */
 } ns_walk_options;
 
 typedef struct ns_walk_stats {

@@ -16,7 +16,9 @@ typedef struct ns_strmap_entry {
 } ns_strmap_entry;
 
 typedef struct ns_strmap {
-	uint32_t *slots;       /* entry index + 1, 0 = empty */
+	uint64_t *slots;       /* entry index + 1 (low 32 bits, 0 = empty) and
+	                          the high 32 bits of the key's hash: a probe
+	                          touches an entry only when they match */
 	size_t n_slots;        /* power of two */
 	ns_strmap_entry *ents;
 	size_t n, cap;
@@ -24,6 +26,33 @@ typedef struct ns_strmap {
 } ns_strmap;
 
 uint64_t ns_hash_bytes(const void *p, size_t n);
+
+/* a[0..n) == b[0..n): inline for n <= 16 (two overlapping loads), where a
+** memcmp() call costs more than the comparison. */
+static inline int ns_bytes_eq(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	if (n > 16) return memcmp(x, y, n) == 0;
+	if (n >= 8) {
+		uint64_t p, q, r, s;
+		memcpy(&p, x, 8);
+		memcpy(&q, y, 8);
+		memcpy(&r, x + n - 8, 8);
+		memcpy(&s, y + n - 8, 8);
+		return ((p ^ q) | (r ^ s)) == 0;
+	}
+	if (n >= 4) {
+		uint32_t p, q, r, s;
+		memcpy(&p, x, 4);
+		memcpy(&q, y, 4);
+		memcpy(&r, x + n - 4, 4);
+		memcpy(&s, y + n - 4, 4);
+		return ((p ^ q) | (r ^ s)) == 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (x[i] != y[i]) return 0;
+	return 1;
+}
 
 void ns_strmap_init(ns_strmap *m);
 void ns_strmap_free(ns_strmap *m);
@@ -40,5 +69,8 @@ static inline const char *ns_strmap_key(const ns_strmap *m, size_t i)
 	return (const char *)m->keys.p + m->ents[i].key_off;
 }
 size_t ns_strmap_bytes(const ns_strmap *m); /* memory in use */
+/* qsort_r comparator of entry indexes (uint32_t) by their keys, bytewise
+** (a prefix before its extensions); ctx is the map. */
+int ns_strmap_cmp_keys(const void *a, const void *b, void *ctx);
 
 #endif

@@ -34,13 +34,18 @@
 #include <unistd.h>
 #include <libdeflate.h>
 #include <zlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "analyze.h"
 #include "codec.h"
 #include "file.h"
 #include "format.h"
+#include "index.h"
 #include "manifest.h"
 #include "strmap.h"
+#include "writer.h"
 
 /* Store blocks are compressed with libdeflate into the zlib format (what
 ** zlib's uncompress() reads): at level 1 it is about 2.4 times as fast as
@@ -60,6 +65,7 @@ typedef struct bdoc {
 	size_t id_len, title_len, path_len, text_len;
 	uint64_t size;
 	int64_t mtime;
+	uint64_t hash;  /* ns_text_hash of the text (set by the analysis) */
 } bdoc;
 
 /* A term of one batch.  docs: varint (gap, tf) pairs, the first gap
@@ -69,6 +75,18 @@ typedef struct lterm {
 	uint64_t cf;
 	ns_buf docs, pos;
 } lterm;
+
+/* A direct-mapped cache of recent tokens in front of a batch's surface
+** map: the few thousand most frequent words make most tokens, and their
+** lookups then stay in the L1/L2 cache instead of missing twice in a map
+** of tens of thousands of forms. */
+#define TCACHE_SIZE 2048
+#define TCACHE_KEY 16
+typedef struct tcache_ent {
+	uint64_t hash;
+	uint32_t tid, len; /* len 0: empty */
+	char key[TCACHE_KEY];
+} tcache_ent;
 
 typedef struct batch {
 	uint32_t base;        /* global document number of document 0 */
@@ -95,6 +113,7 @@ typedef struct batch {
 	size_t touched_cap;
 	ns_buf zbuf, block;   /* scratch for compression */
 	struct libdeflate_compressor *comp; /* made on first use, kept */
+	tcache_ent *tcache;   /* TCACHE_SIZE entries, emptied per batch */
 } batch;
 
 /* A term of the whole build.  docs/pos hold the postings buffered since
@@ -120,7 +139,10 @@ static void run_release(run *r)
 {
 	size_t done = (size_t)(r->p - r->base);
 	size_t page = 1u << 16;
-	if (done - r->released < ((size_t)32 << 20)) return;
+	/* every MiB: with dozens of runs read side by side, a coarser step
+	** would keep dozens of times that resident (32 MiB steps and 40 runs
+	** peaked at 1.4 GB on a 256 MiB budget) */
+	if (done - r->released < ((size_t)1 << 20)) return;
 	size_t upto = done & ~(page - 1);
 	if (upto > r->released) {
 		madvise((void *)(uintptr_t)(r->base + r->released), upto - r->released,
@@ -140,6 +162,20 @@ struct ns_writer {
 	ns_manifest old;
 	uint32_t seg_no;
 
+	/* NS_WRITE_UPDATE: the published generation and its deletions */
+	int mode, merge;
+	ns_index *base;    /* NULL in NS_WRITE_REPLACE mode */
+	ns_dels *dels;     /* per base segment; bits NULL until touched */
+	uint8_t *dirty;    /* per base segment: deletions made here */
+	uint8_t *merging;  /* per base segment: rewritten into the new one */
+	uint64_t *idtab;   /* open addressing: pairs (id hash, seg << 32 |
+	                      local, plus 1); 0 = empty */
+	size_t idtab_cap;
+	ns_strmap dterms;  /* scratch: a deleted document's terms */
+	uint64_t *dtf;
+	size_t dtf_cap;
+	ns_buf dtext;
+
 	/* the global vocabulary and buffered postings */
 	ns_strmap terms;   /* stem -> term id (entry index) */
 	gterm *t;
@@ -158,7 +194,8 @@ struct ns_writer {
 	FILE *rec;         /* document table records, spooled to a file */
 	char *rec_path;
 	uint64_t rec_len;
-	ns_buf recoffs;    /* u32 offset of each record */
+	FILE *roff;        /* u32 offset of each record, spooled too */
+	char *roff_path;
 	ns_buf recbuf;
 
 	/* document store */
@@ -229,31 +266,53 @@ static int track_file(ns_writer *w, const char *ext, char **path)
 	return track_path(w, p);
 }
 
-/* Removes files of segments that the manifest does not name (leftovers of
-** an interrupted build, runs included) and a stale manifest.tmp.  Runs
-** under the lock. */
-static void remove_orphans(ns_writer *w)
+/* Whether file `name` of the index directory belongs to generation m:
+** one of its segments' five files or one of their current deletion files.
+** Files that are not index files (lock, unknown names) count as live. */
+static int file_is_live(const ns_manifest *m, const char *name)
 {
-	DIR *d = opendir(w->dir);
+	unsigned no;
+	unsigned long long gen;
+	char ext[32];
+	int n = 0;
+	if (strcmp(name, NS_MANIFEST_NAME ".tmp") == 0) return 0;
+	if (sscanf(name, "seg_%u_%llu.del%n", &no, &gen, &n) == 2 &&
+	    name[n] == 0) {
+		for (uint32_t i = 0; i < m->n_segments; i++)
+			if (m->seg_no[i] == no && m->del_gen[i] == gen) return 1;
+		return 0;
+	}
+	if (sscanf(name, "seg_%u.%31s", &no, ext) == 2) {
+		static const char *const kinds[] = {"dict", "post", "pos", "docs",
+		                                    "store"};
+		int kind = 0;
+		for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+			if (strcmp(ext, kinds[k]) == 0) kind = 1;
+		if (!kind) return 0; /* runs, spools: temporary */
+		for (uint32_t i = 0; i < m->n_segments; i++)
+			if (m->seg_no[i] == no) return 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Removes the index files that generation m does not use: leftovers of an
+** interrupted build (runs included), a stale manifest.tmp, and after a
+** commit the files the previous generation used alone.  Runs under the
+** lock. */
+static void remove_unused(const char *dir, const ns_manifest *m)
+{
+	DIR *d = opendir(dir);
 	if (!d) return;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		unsigned no;
-		char ext[32];
-		int live = 0;
-		if (strcmp(e->d_name, NS_MANIFEST_NAME ".tmp") == 0) {
-			live = 0;
-		} else if (sscanf(e->d_name, "seg_%u.%31s", &no, ext) == 2) {
-			for (uint32_t i = 0; i < w->old.n_segments; i++)
-				if (w->old.seg_no[i] == no) live = 1;
-		} else {
+		if (strncmp(e->d_name, "seg_", 4) != 0 &&
+		    strcmp(e->d_name, NS_MANIFEST_NAME ".tmp") != 0)
 			continue;
-		}
-		if (!live) {
-			char *p = ns_fmt("%s/%s", w->dir, e->d_name);
-			if (p) unlink(p);
-			ns_free(p);
-		}
+		if (file_is_live(m, e->d_name)) continue;
+		char *p = ns_fmt("%s/%s", dir, e->d_name);
+		if (p) unlink(p);
+		ns_free(p);
 	}
 	closedir(d);
 }
@@ -277,6 +336,222 @@ static uint32_t next_segment_number(const ns_writer *w)
 	return next;
 }
 
+/* ---- NS_WRITE_UPDATE: finding and deleting published documents ---------- */
+
+static void idtab_put(uint64_t *tab, size_t cap, uint64_t h, uint64_t v)
+{
+	size_t j = h & (cap - 1);
+	while (tab[2 * j + 1]) j = (j + 1) & (cap - 1);
+	tab[2 * j] = h;
+	tab[2 * j + 1] = v;
+}
+
+/* Indexes the ids of the base's live documents: 64-bit hash -> (segment,
+** local number); lookups confirm the id from the document table. */
+static int idtab_build(ns_writer *w)
+{
+	const ns_index *ix = w->base;
+	uint64_t live = ix->n_docs;
+	size_t cap = 1024;
+	while (cap < live * 2 + 2) cap *= 2;
+	w->idtab = ns_calloc(cap * 2, sizeof *w->idtab);
+	if (!w->idtab) return NS_ENOMEM;
+	w->idtab_cap = cap;
+	for (uint32_t i = 0; i < ix->n_segs; i++) {
+		const ns_seg *s = &ix->segs[i];
+		for (uint32_t d = 0; d < s->n_docs; d++) {
+			if (ns_seg_deleted(s, d)) continue;
+			ns_docrec r;
+			NS_TRY(ns_seg_doc(s, d, &r));
+			idtab_put(w->idtab, cap, ns_hash_bytes(r.id, r.id_len),
+			          ((uint64_t)i << 32 | d) + 1);
+		}
+	}
+	return NS_OK;
+}
+
+/* Finds the live published document with this id: NS_OK with *segi and
+** *local, NS_DONE when there is none, NS_ECORRUPT. */
+static int find_live(ns_writer *w, const char *id, size_t len, uint32_t *segi,
+                     uint32_t *local)
+{
+	if (!w->idtab) return NS_DONE;
+	uint64_t h = ns_hash_bytes(id, len);
+	size_t cap = w->idtab_cap, j = h & (cap - 1);
+	for (; w->idtab[2 * j + 1]; j = (j + 1) & (cap - 1)) {
+		if (w->idtab[2 * j] != h) continue;
+		uint64_t v = w->idtab[2 * j + 1] - 1;
+		uint32_t si = (uint32_t)(v >> 32), d = (uint32_t)v;
+		const ns_dels *dl = &w->dels[si];
+		if (dl->bits ? ns_dels_has(dl, d) : ns_seg_deleted(&w->base->segs[si], d))
+			continue;
+		ns_docrec r;
+		NS_TRY(ns_seg_doc(&w->base->segs[si], d, &r));
+		if (r.id_len == len && memcmp(r.id, id, len) == 0) {
+			*segi = si;
+			*local = d;
+			return NS_OK;
+		}
+	}
+	return NS_DONE;
+}
+
+/* Whether local document d of base segment si is deleted, counting the
+** deletions of this writer. */
+static int base_deleted(const ns_writer *w, uint32_t si, uint32_t d)
+{
+	const ns_dels *dl = &w->dels[si];
+	return dl->bits ? ns_dels_has(dl, d) : ns_seg_deleted(&w->base->segs[si], d);
+}
+
+/* Deletes local document d of base segment si: marks it and counts its
+** terms (analysed again from the stored text, exactly as when it was
+** indexed) so that df and cf stay exact. */
+static int delete_doc(ns_writer *w, uint32_t si, uint32_t d)
+{
+	const ns_seg *s = &w->base->segs[si];
+	ns_dels *dl = &w->dels[si];
+	if (!dl->bits) {
+		if (s->dels.bits) {
+			const char *why;
+			NS_TRY(ns_dels_load(dl, s->del.body,
+			                    (size_t)(s->del.body_end - s->del.body),
+			                    s->del.meta, s->n_docs, &why));
+		}
+		NS_TRY(ns_dels_make_mutable(dl, s->n_docs));
+	}
+	w->dtext.len = 0;
+	NS_TRY(ns_seg_text(s, d, &w->dtext));
+	ns_strmap_clear(&w->dterms);
+	ns_tokenizer tz;
+	ns_token tok;
+	uint32_t pos = 0;
+	ns_tok_init(&tz, (const char *)w->dtext.p, w->dtext.len);
+	while (ns_tok_next(&tz, &tok)) {
+		size_t sl;
+		const char *t = ns_stem(w->stem, tok.text, tok.len, &sl);
+		if (sl == 0) { /* as the analysis: the token itself */
+			t = tok.text;
+			sl = tok.len;
+		}
+		uint64_t h = ns_hash_bytes(t, sl);
+		uint32_t *v = ns_strmap_get(&w->dterms, t, sl, h);
+		if (v) {
+			w->dtf[*v]++;
+		} else {
+			uint32_t k = (uint32_t)w->dterms.n;
+			if (k == w->dtf_cap) {
+				size_t cap = w->dtf_cap ? w->dtf_cap * 2 : 1024;
+				uint64_t *p = ns_realloc(w->dtf, cap * sizeof *p);
+				if (!p) return NS_ENOMEM;
+				w->dtf = p;
+				w->dtf_cap = cap;
+			}
+			NS_TRY(ns_strmap_put(&w->dterms, t, sl, h, k));
+			w->dtf[k] = 1;
+		}
+		if (pos == UINT32_MAX - 1) break; /* as the analysis */
+		pos++;
+	}
+	if (pos != s->lens[d]) return NS_ECORRUPT; /* not what was indexed */
+	for (size_t k = 0; k < w->dterms.n; k++)
+		NS_TRY(ns_dels_count(dl, ns_strmap_key(&w->dterms, k),
+		                     w->dterms.ents[k].key_len, w->dtf[k]));
+	ns_dels_mark(dl, d, s->lens[d]);
+	w->dirty[si] = 1;
+	w->stats.n_deleted++;
+	return NS_OK;
+}
+
+int ns_writer_delete(ns_writer *w, const char *id)
+{
+	if (w->rc) return w->rc;
+	if (w->committed || !id) return NS_EINVAL;
+	if (w->mode != NS_WRITE_UPDATE) {
+		ns_free(w->errmsg);
+		w->errmsg = ns_fmt("deleting needs a writer in update mode");
+		return NS_EINVAL;
+	}
+	uint32_t si, d;
+	int rc = find_live(w, id, strlen(id), &si, &d);
+	if (rc == NS_DONE) {
+		ns_free(w->errmsg);
+		w->errmsg = ns_fmt("no document with id '%s'", id);
+		return NS_ENOTFOUND;
+	}
+	if (!rc) rc = delete_doc(w, si, d);
+	if (rc)
+		set_err(w, rc, ns_fmt("cannot delete '%s': %s", id, ns_strerror(rc)));
+	return rc;
+}
+
+const ns_index *ns_writer_base(const ns_writer *w)
+{
+	return w->base;
+}
+
+int ns_writer_base_deleted(const ns_writer *w, uint32_t si, uint32_t d)
+{
+	return base_deleted(w, si, d);
+}
+
+int ns_writer_delete_at(ns_writer *w, uint32_t si, uint32_t d)
+{
+	if (w->rc) return w->rc;
+	if (!w->base || w->committed || si >= w->base->n_segs ||
+	    d >= w->base->segs[si].n_docs)
+		return NS_EINVAL;
+	if (base_deleted(w, si, d)) return NS_OK;
+	int rc = delete_doc(w, si, d);
+	if (rc) set_err(w, rc, ns_fmt("cannot delete a document: %s",
+	                              ns_strerror(rc)));
+	return rc;
+}
+
+int ns_writer_find(ns_writer *w, const char *id, uint32_t *si, uint32_t *d)
+{
+	return find_live(w, id, strlen(id), si, d);
+}
+
+int ns_writer_rebuilding(const ns_writer *w)
+{
+	return w->old_unreadable;
+}
+
+/* Opens the published generation for an update.  NS_OK also when there is
+** none or it cannot be read (then the update is a full build). */
+static int base_open(ns_writer *w, const char *lang_opt, char **msg)
+{
+	if (w->old_unreadable || w->old.generation == 0) {
+		w->mode = NS_WRITE_REPLACE;
+		return NS_OK;
+	}
+	char *err = NULL;
+	int rc = ns_index_open(w->dir, &w->base, &err);
+	if (rc == NS_ECORRUPT || rc == NS_EVERSION || rc == NS_ENOTFOUND) {
+		ns_free(err);
+		w->old_unreadable = rc != NS_ENOTFOUND;
+		w->mode = NS_WRITE_REPLACE;
+		return NS_OK;
+	}
+	if (rc) {
+		*msg = err;
+		return rc;
+	}
+	if (lang_opt && strcmp(w->lang, w->base->man.lang) != 0) {
+		*msg = ns_fmt("the index uses language '%s', not '%s'",
+		              w->base->man.lang, w->lang);
+		return NS_EINVAL;
+	}
+	memcpy(w->lang, w->base->man.lang, sizeof w->lang);
+	uint32_t n = w->base->n_segs;
+	w->dels = ns_calloc(n ? n : 1, sizeof *w->dels);
+	w->dirty = ns_calloc(n ? n : 1, 1);
+	w->merging = ns_calloc(n ? n : 1, 1);
+	if (!w->dels || !w->dirty || !w->merging) return NS_ENOMEM;
+	return idtab_build(w);
+}
+
 static void *worker_main(void *arg);
 
 int ns_writer_open(const char *dir, const ns_writer_options *opt,
@@ -291,8 +566,19 @@ int ns_writer_open(const char *dir, const ns_writer_options *opt,
 			                 lang);
 		return NS_EINVAL;
 	}
+	int mode = opt ? opt->mode : NS_WRITE_REPLACE;
+	int merge = opt ? opt->merge : NS_MERGE_TIERED;
+	if ((mode != NS_WRITE_REPLACE && mode != NS_WRITE_UPDATE) ||
+	    (merge != NS_MERGE_TIERED && merge != NS_MERGE_NONE &&
+	     merge != NS_MERGE_ALL)) {
+		if (errmsg) *errmsg = ns_fmt("invalid writer mode or merge policy");
+		return NS_EINVAL;
+	}
 	ns_writer *w = ns_calloc(1, sizeof *w);
 	if (!w) return NS_ENOMEM;
+	w->mode = mode;
+	w->merge = merge;
+	ns_strmap_init(&w->dterms);
 	w->lock_fd = -1;
 	w->store.fd = -1;
 	pthread_mutex_init(&w->mu, NULL);
@@ -339,7 +625,7 @@ int ns_writer_open(const char *dir, const ns_writer_options *opt,
 	rc = ns_manifest_read(dir, &w->old, &msg);
 	if (rc == NS_ENOTFOUND || rc == NS_OK) {
 		/* leftovers of an interrupted build are not referenced: remove */
-		remove_orphans(w);
+		remove_unused(dir, &w->old);
 	} else if (rc == NS_ECORRUPT || rc == NS_EVERSION) {
 		/* A damaged or older-format index: a full build replaces it.  Its
 		** files stay until the new generation is published. */
@@ -355,6 +641,15 @@ int ns_writer_open(const char *dir, const ns_writer_options *opt,
 	ns_free(msg);
 	msg = NULL;
 	rc = NS_OK;
+	if (w->mode == NS_WRITE_UPDATE) {
+		if ((rc = base_open(w, opt ? opt->lang : NULL, &msg))) goto fail;
+		if (w->base) {
+			/* analyse as the index was analysed */
+			ns_stem_close(w->stem);
+			w->stem = NULL;
+			if ((rc = ns_stem_open(w->lang, &w->stem))) goto fail;
+		}
+	}
 	w->seg_no = next_segment_number(w);
 	char *path;
 	if ((rc = track_file(w, "store", &path))) goto fail;
@@ -363,9 +658,12 @@ int ns_writer_open(const char *dir, const ns_writer_options *opt,
 		goto fail;
 	}
 	if ((rc = track_file(w, "rec.tmp", &w->rec_path))) goto fail;
+	if ((rc = track_file(w, "roff.tmp", &w->roff_path))) goto fail;
 	w->rec = fopen(w->rec_path, "wb");
-	if (!w->rec) {
-		msg = ns_fmt("cannot create '%s': %s", w->rec_path, strerror(errno));
+	w->roff = fopen(w->roff_path, "wb");
+	if (!w->rec || !w->roff) {
+		msg = ns_fmt("cannot create '%s': %s",
+		             w->rec ? w->roff_path : w->rec_path, strerror(errno));
 		rc = NS_EIO;
 		goto fail;
 	}
@@ -423,9 +721,21 @@ static int batch_token(batch *b, ns_stemmer *st, const ns_token *tok,
                        uint32_t *tid)
 {
 	uint64_t h = ns_hash_bytes(tok->text, tok->len);
+	tcache_ent *c = &b->tcache[(h >> 20) & (TCACHE_SIZE - 1)];
+	if (c->hash == h && c->len == tok->len &&
+	    ns_bytes_eq(c->key, tok->text, tok->len)) {
+		*tid = c->tid;
+		return NS_OK;
+	}
 	uint32_t *v = ns_strmap_get(&b->surface, tok->text, tok->len, h);
 	if (NS_LIKELY(v != NULL)) {
 		*tid = *v;
+		if (tok->len <= TCACHE_KEY) {
+			c->hash = h;
+			c->len = (uint32_t)tok->len;
+			c->tid = *v;
+			memcpy(c->key, tok->text, tok->len);
+		}
 		return NS_OK;
 	}
 	size_t sl;
@@ -457,7 +767,7 @@ static int compress_block(batch *b)
 	ns_buf_append(&b->zblocks, b->zbuf.p, zlen);
 	ns_buf_put_le32(&b->zindex, (uint32_t)zlen);
 	ns_buf_put_le32(&b->zindex, (uint32_t)b->block.len);
-	ns_buf_put_le32(&b->zindex, (uint32_t)crc32_z(0, b->zbuf.p, zlen));
+	ns_buf_put_le32(&b->zindex, ns_crc32(0, b->zbuf.p, zlen));
 	b->raw += b->block.len;
 	b->n_blocks++;
 	b->block.len = 0;
@@ -467,6 +777,10 @@ static int compress_block(batch *b)
 static int analyse_batch(batch *b, ns_stemmer *st)
 {
 	int rc;
+	if (!b->tcache && !(b->tcache = ns_malloc(TCACHE_SIZE * sizeof *b->tcache)))
+		return NS_ENOMEM;
+	/* term ids are the batch's own: forget the previous batch's */
+	for (size_t i = 0; i < TCACHE_SIZE; i++) b->tcache[i].len = 0;
 	if (b->cap_out < b->n_docs) {
 		size_t cap = b->n_docs;
 		uint32_t *l = ns_realloc(b->lens, cap * sizeof *l);
@@ -483,6 +797,7 @@ static int analyse_batch(batch *b, ns_stemmer *st)
 		const bdoc *d = &b->docs[i];
 		uint32_t docno = b->base + (uint32_t)i;
 		const char *text = (const char *)b->strings.p + d->text;
+		b->docs[i].hash = ns_text_hash(text, d->text_len);
 		ns_tokenizer tz;
 		ns_token tok;
 		uint32_t pos = 0;
@@ -592,17 +907,6 @@ static int new_gterm(ns_writer *w, const char *s, size_t len, uint64_t h,
 	return NS_OK;
 }
 
-static int cmp_terms(const void *a, const void *b, void *ctx)
-{
-	const ns_strmap *m = ctx;
-	const ns_strmap_entry *x = &m->ents[*(const uint32_t *)a];
-	const ns_strmap_entry *y = &m->ents[*(const uint32_t *)b];
-	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-	int c = memcmp(m->keys.p + x->key_off, m->keys.p + y->key_off, n);
-	if (c) return c;
-	return x->key_len < y->key_len ? -1 : x->key_len > y->key_len;
-}
-
 static void put_run_bytes(FILE *f, const void *p, size_t n, int *err)
 {
 	if (n && fwrite(p, 1, n, f) != n) *err = 1;
@@ -631,7 +935,7 @@ static int flush_run(ns_writer *w)
 	size_t n = 0;
 	for (uint32_t i = 0; i < w->terms.n; i++)
 		if (w->t[i].df_mem) order[n++] = i;
-	qsort_r(order, n, sizeof *order, cmp_terms, &w->terms);
+	qsort_r(order, n, sizeof *order, ns_strmap_cmp_keys, &w->terms);
 	FILE *f = fopen(path, "wb");
 	int err = !f;
 	if (f) setvbuf(f, NULL, _IOFBF, 1 << 20);
@@ -661,6 +965,11 @@ static int flush_run(ns_writer *w)
 	memset(&w->runs[w->n_runs], 0, sizeof *w->runs);
 	w->runs[w->n_runs++].path = path;
 	w->mem = 0;
+#ifdef __GLIBC__
+	/* hand the freed posting buffers back: they are scattered through the
+	** heap, and glibc would keep the pages resident */
+	malloc_trim(0);
+#endif
 	return NS_OK;
 }
 
@@ -696,6 +1005,25 @@ static void put_str(ns_buf *b, const char *s, size_t n)
 {
 	ns_buf_put_varint(b, n);
 	ns_buf_append(b, s, n);
+}
+
+/* Memory the build keeps whatever the runs: the vocabulary, the set of
+** id hashes and the document lengths (the record offsets and records are
+** spooled to files). */
+static size_t fixed_memory(const ns_writer *w)
+{
+	return ns_strmap_bytes(&w->terms) + w->t_cap * sizeof *w->t +
+	       w->idset_cap * sizeof *w->idset + w->lens_cap * sizeof *w->lens;
+}
+
+/* The buffered postings may use what the budget leaves after the fixed
+** memory, but never less than a quarter of the budget (else every batch
+** would make a run: with 8 million documents the per-document tables
+** alone take 160 MB). */
+static size_t postings_limit(const ns_writer *w)
+{
+	size_t fixed = fixed_memory(w), floor = w->budget / 4;
+	return fixed + floor < w->budget ? w->budget - fixed : floor;
 }
 
 static int merge_batch(ns_writer *w, batch *b)
@@ -744,13 +1072,16 @@ static int merge_batch(ns_writer *w, batch *b)
 		ns_buf_put_varint(r, (uint64_t)w->store_blocks + b->blk[i]);
 		ns_buf_put_varint(r, b->blk_off[i]);
 		ns_buf_put_varint(r, d->text_len);
+		ns_buf_put_le64(r, d->hash);
 		if (r->rc) return NS_ENOMEM;
 		if (w->rec_len + r->len > UINT32_MAX) {
 			set_err(w, NS_ELIMIT, ns_fmt("document table larger than 4 GiB"));
 			return w->rc;
 		}
-		ns_buf_put_le32(&w->recoffs, (uint32_t)w->rec_len);
-		if (fwrite(r->p, 1, r->len, w->rec) != r->len) {
+		uint8_t off[4];
+		ns_put_le32(off, (uint32_t)w->rec_len);
+		if (fwrite(r->p, 1, r->len, w->rec) != r->len ||
+		    fwrite(off, 1, 4, w->roff) != 4) {
 			set_err(w, NS_EIO, ns_fmt("cannot write '%s': %s", w->rec_path,
 			                          strerror(errno)));
 			return w->rc;
@@ -794,7 +1125,7 @@ static int merge_batch(ns_writer *w, batch *b)
 		g->df += lt->df;
 		g->cf += lt->cf;
 	}
-	if (w->mem >= w->budget) return flush_run(w);
+	if (w->mem >= postings_limit(w)) return flush_run(w);
 	return NS_OK;
 }
 
@@ -844,6 +1175,7 @@ static void free_batch(batch *b)
 	}
 	ns_free(b->t);
 	ns_free(b->touched);
+	ns_free(b->tcache);
 	ns_free(b);
 }
 
@@ -911,6 +1243,8 @@ static void put_batch_str(batch *b, const char *s, size_t n, size_t *off,
 	ns_buf_putc(&b->strings, 0);
 }
 
+static int buffer_doc(ns_writer *w, const ns_doc *doc, size_t idlen);
+
 int ns_writer_add(ns_writer *w, const ns_doc *doc)
 {
 	if (w->rc) return w->rc;
@@ -937,6 +1271,22 @@ int ns_writer_add(ns_writer *w, const ns_doc *doc)
 		set_err(w, rc, ns_fmt("out of memory"));
 		return rc;
 	}
+	if (w->base) { /* an update: the new document replaces the old one */
+		uint32_t si, d;
+		rc = find_live(w, doc->id, idlen, &si, &d);
+		if (rc == NS_OK) rc = delete_doc(w, si, d);
+		if (rc && rc != NS_DONE) {
+			set_err(w, rc, ns_fmt("cannot replace '%s': %s", doc->id,
+			                      ns_strerror(rc)));
+			return rc;
+		}
+	}
+	return buffer_doc(w, doc, idlen);
+}
+
+/* Copies a checked document into the current batch. */
+static int buffer_doc(ns_writer *w, const ns_doc *doc, size_t idlen)
+{
 	if (!w->cur && !(w->cur = get_batch(w))) {
 		set_err(w, NS_ENOMEM, ns_fmt("out of memory"));
 		return w->rc;
@@ -1195,7 +1545,7 @@ static int write_terms(ns_writer *w)
 	fd.fd = fp.fd = fq.fd = -1;
 	if (!order || !e.parts) goto out;
 	for (uint32_t i = 0; i < n_terms; i++) order[i] = i;
-	qsort_r(order, n_terms, sizeof *order, cmp_terms, &w->terms);
+	qsort_r(order, n_terms, sizeof *order, ns_strmap_cmp_keys, &w->terms);
 
 	ns_fout_open(&fd, pd, NS_MAGIC_DICT);
 	ns_fout_open(&fp, pp, NS_MAGIC_POST);
@@ -1311,6 +1661,22 @@ out:
 	return rc;
 }
 
+/* Appends the n bytes of spool file path to f.  Non-zero on failure. */
+static int copy_spool(ns_fout *f, const char *path, uint64_t n)
+{
+	FILE *r = fopen(path, "rb");
+	if (!r) return -1;
+	uint8_t b[1 << 16];
+	size_t k;
+	uint64_t copied = 0;
+	while ((k = fread(b, 1, sizeof b, r)) > 0) {
+		ns_fout_write(f, b, k);
+		copied += k;
+	}
+	fclose(r);
+	return copied != n;
+}
+
 static int write_docs(ns_writer *w)
 {
 	char *path;
@@ -1326,13 +1692,19 @@ static int write_docs(ns_writer *w)
 			ns_put_le32(b + 4 * k, w->lens[i]);
 		ns_fout_write(&f, b, 4 * k);
 	}
-	ns_buf_put_le32(&w->recoffs, (uint32_t)w->rec_len);
-	if (w->recoffs.rc) {
+	/* the record offsets and the records, spooled to files while the
+	** batches were merged */
+	uint8_t last[4];
+	ns_put_le32(last, (uint32_t)w->rec_len);
+	if (fwrite(last, 1, 4, w->roff) != 4 || fflush(w->roff) != 0) {
 		ns_fout_abort(&f);
-		return NS_ENOMEM;
+		return NS_EIO;
 	}
-	ns_fout_write(&f, w->recoffs.p, w->recoffs.len);
-	/* the records, spooled to a file while the batches were merged */
+	uint64_t roff_len = ((uint64_t)w->n_docs + 1) * 4;
+	if (copy_spool(&f, w->roff_path, roff_len)) {
+		ns_fout_abort(&f);
+		return NS_EIO;
+	}
 	FILE *r = fopen(w->rec_path, "rb");
 	if (!r) {
 		ns_fout_abort(&f);
@@ -1354,7 +1726,7 @@ static int write_docs(ns_writer *w)
 	ns_put_le64(meta + 8, w->total_tokens);
 	ns_put_le64(meta + 16, 0);
 	ns_put_le64(meta + 24, lens_bytes);
-	ns_put_le64(meta + 32, lens_bytes + w->recoffs.len);
+	ns_put_le64(meta + 32, lens_bytes + roff_len);
 	int rc = ns_fout_finish(&f, meta, NS_META_DOCS);
 	w->stats.index_bytes += f.off;
 	return rc;
@@ -1367,7 +1739,7 @@ static int finish_store(ns_writer *w)
 	ns_put_le64(meta, w->store_blocks);
 	ns_put_le64(meta + 8, w->store_body);
 	ns_put_le64(meta + 16, w->store_raw);
-	ns_put_le32(meta + 24, (uint32_t)crc32_z(0, w->store_index.p,
+	ns_put_le32(meta + 24, ns_crc32(0, w->store_index.p,
 	                                         w->store_index.len));
 	ns_put_le32(meta + 28, 0);
 	int rc = ns_fout_finish(&w->store, meta, NS_META_STORE);
@@ -1387,13 +1759,103 @@ static void remove_temp(ns_writer *w)
 	if (w->rec) fclose(w->rec);
 	w->rec = NULL;
 	if (w->rec_path) unlink(w->rec_path);
+	if (w->roff) fclose(w->roff);
+	w->roff = NULL;
+	if (w->roff_path) unlink(w->roff_path);
+}
+
+/* Live documents of base segment si, counting this writer's deletions. */
+static uint64_t base_live(const ns_writer *w, uint32_t si)
+{
+	const ns_seg *s = &w->base->segs[si];
+	const ns_dels *dl = w->dels[si].bits ? &w->dels[si] : &s->dels;
+	return s->n_docs - dl->n_deleted;
+}
+
+/* Chooses the base segments to merge (w->merging) by the policy. */
+static void choose_merges(ns_writer *w)
+{
+	uint32_t n = w->base->n_segs;
+	uint64_t acc = w->n_docs + w->pending_docs + (w->cur ? w->cur->n_docs : 0);
+	if (w->merge == NS_MERGE_NONE) return;
+	if (w->merge == NS_MERGE_ALL) {
+		int any = acc > 0 || n > 1;
+		for (uint32_t i = 0; i < n; i++)
+			if (base_live(w, i) < w->base->segs[i].n_docs) any = 1;
+		for (uint32_t i = 0; i < n && any; i++)
+			w->merging[i] = base_live(w, i) > 0;
+		return;
+	}
+	/* segments more than half deleted are rewritten to reclaim space */
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t live = base_live(w, i);
+		if (live && (w->base->segs[i].n_docs - live) * 2 > w->base->segs[i].n_docs) {
+			w->merging[i] = 1;
+			acc += live;
+		}
+	}
+	/* tiers: from the newest, take each segment not more than twice the
+	** size of what is being merged; segments end up each at least twice
+	** the next newer one, so there are O(log n) of them */
+	for (uint32_t i = n; i-- > 0;) {
+		uint64_t live = base_live(w, i);
+		if (!live || w->merging[i]) continue;
+		if (acc == 0 || live > 2 * acc) break;
+		w->merging[i] = 1;
+		acc += live;
+	}
+}
+
+/* Re-adds the live documents of the segments chosen for merging into the
+** new segment (analysed again from the stored text). */
+static int merge_segments(ns_writer *w)
+{
+	choose_merges(w);
+	ns_buf names;
+	ns_buf_init(&names);
+	int rc = NS_OK;
+	for (uint32_t i = 0; i < w->base->n_segs && !rc; i++) {
+		if (!w->merging[i]) continue;
+		const ns_seg *s = &w->base->segs[i];
+		for (uint32_t d = 0; d < s->n_docs && !rc && !w->rc; d++) {
+			if (base_deleted(w, i, d)) continue;
+			ns_docrec r;
+			if ((rc = ns_seg_doc(s, d, &r))) break;
+			names.len = 0;
+			ns_buf_append(&names, r.id, r.id_len);
+			ns_buf_putc(&names, 0);
+			ns_buf_append(&names, r.title, r.title_len);
+			ns_buf_putc(&names, 0);
+			ns_buf_append(&names, r.path, r.path_len);
+			ns_buf_putc(&names, 0);
+			w->dtext.len = 0;
+			if (names.rc) rc = NS_ENOMEM;
+			if (!rc) rc = ns_seg_text(s, d, &w->dtext);
+			if (rc) break;
+			const char *c = (const char *)names.p;
+			ns_doc doc = {.id = c,
+			              .title = c + r.id_len + 1,
+			              .path = c + r.id_len + r.title_len + 2,
+			              .text = (const char *)w->dtext.p,
+			              .text_len = w->dtext.len,
+			              .size = r.size,
+			              .mtime = r.mtime};
+			rc = buffer_doc(w, &doc, r.id_len);
+			w->stats.n_merged++;
+		}
+	}
+	ns_buf_free(&names);
+	if (rc && !w->rc)
+		set_err(w, rc, ns_fmt("cannot merge segments: %s", ns_strerror(rc)));
+	return w->rc ? w->rc : rc;
 }
 
 int ns_writer_commit(ns_writer *w)
 {
 	if (w->rc) return w->rc;
 	if (w->committed) return NS_EINVAL;
-	int rc = submit(w);
+	int rc = w->base ? merge_segments(w) : NS_OK;
+	if (!rc) rc = submit(w);
 	while (!rc && w->n_inflight) {
 		pthread_mutex_lock(&w->mu);
 		while (!w->inflight[0]->done) pthread_cond_wait(&w->done, &w->mu);
@@ -1402,55 +1864,80 @@ int ns_writer_commit(ns_writer *w)
 	}
 	stop_workers(w);
 	if (rc) return w->rc ? w->rc : rc;
+	/* an update that only deletes writes no segment */
+	int new_seg = w->mode == NS_WRITE_REPLACE || w->n_docs > 0;
+	if (!new_seg) {
+		int changed = 0;
+		for (uint32_t i = 0; w->base && i < w->base->n_segs; i++)
+			changed |= w->dirty[i] | w->merging[i];
+		if (!changed) { /* nothing to publish: keep the generation */
+			ns_fout_abort(&w->store);
+			remove_temp(w);
+			w->committed = 1;
+			w->stats.n_segments = w->base ? w->base->n_segs : 0;
+			return NS_OK;
+		}
+	}
 	if (w->store_index.rc) rc = NS_ENOMEM;
-	if (!rc) rc = finish_store(w);
-	if (!rc) rc = write_docs(w);
-	if (!rc) rc = write_terms(w);
+	if (!new_seg) {
+		ns_fout_abort(&w->store);
+	} else {
+		if (!rc) rc = finish_store(w);
+		if (!rc) rc = write_docs(w);
+		if (!rc) rc = write_terms(w);
+	}
 	remove_temp(w);
+	/* the next generation: kept base segments, then the new one */
+	ns_manifest m;
+	memset(&m, 0, sizeof m);
+	uint32_t nb = w->base ? w->base->n_segs : 0;
+	if (!rc) rc = ns_manifest_alloc(&m, nb + 1);
+	if (!rc) {
+		m.generation = w->old.generation + 1;
+		memcpy(m.lang, w->lang, sizeof m.lang);
+		m.n_segments = 0;
+	}
+	for (uint32_t i = 0; i < nb && !rc; i++) {
+		const ns_seg *s = &w->base->segs[i];
+		if (w->merging[i] || base_live(w, i) == 0) continue;
+		uint32_t k = m.n_segments++;
+		m.seg_no[k] = s->seg_no;
+		m.seg_docs[k] = s->n_docs;
+		m.seg_del[k] = s->n_docs - base_live(w, i);
+		m.del_gen[k] = w->old.del_gen[i];
+		if (w->dirty[i]) {
+			char *path = ns_del_path(w->dir, s->seg_no, m.generation);
+			rc = track_path(w, path);
+			if (!rc) rc = ns_dels_write(&w->dels[i], path);
+			m.del_gen[k] = m.generation;
+		}
+	}
+	if (!rc && new_seg) {
+		uint32_t k = m.n_segments++;
+		m.seg_no[k] = w->seg_no;
+		m.seg_docs[k] = w->n_docs;
+	}
 	if (!rc && ns_fsync_dir(w->dir)) rc = NS_EIO;
 	if (rc) {
+		ns_manifest_free(&m);
 		set_err(w, rc, ns_fmt("cannot write index files in '%s': %s", w->dir,
 		                      rc == NS_EIO ? strerror(errno)
 		                                   : ns_strerror(rc)));
 		return w->rc;
 	}
-	ns_manifest m;
-	memset(&m, 0, sizeof m);
-	m.generation = w->old.generation + 1;
-	memcpy(m.lang, w->lang, sizeof m.lang);
-	m.n_segments = 1;
-	uint64_t nd = w->n_docs;
-	m.seg_no = &w->seg_no;
-	m.seg_docs = &nd;
 	rc = ns_manifest_publish(w->dir, &m);
 	if (rc) {
+		ns_manifest_free(&m);
 		set_err(w, rc, ns_fmt("cannot publish manifest in '%s': %s", w->dir,
 		                      strerror(errno)));
 		return w->rc;
 	}
 	w->committed = 1;
-	if (w->old_unreadable) {
-		/* the new manifest is published: everything else is an orphan */
-		ns_free(w->old.seg_no);
-		w->old.seg_no = ns_malloc(sizeof *w->old.seg_no);
-		if (w->old.seg_no) {
-			w->old.n_segments = 1;
-			w->old.seg_no[0] = w->seg_no;
-			remove_orphans(w);
-		}
-		w->old.n_segments = 0;
-	}
-	/* the previous generation's segments are no longer referenced */
-	for (uint32_t i = 0; i < w->old.n_segments; i++) {
-		static const char *const exts[] = {"dict", "post", "pos", "docs",
-		                                   "store"};
-		for (size_t k = 0; k < sizeof exts / sizeof *exts; k++) {
-			if (w->old.seg_no[i] == w->seg_no) continue;
-			char *p = ns_seg_path(w->dir, w->old.seg_no[i], exts[k]);
-			if (p) unlink(p);
-			ns_free(p);
-		}
-	}
+	w->stats.n_segments = m.n_segments;
+	/* files only the previous generation used (readers that have it open
+	** keep their mappings); leftovers of a damaged index too */
+	remove_unused(w->dir, &m);
+	ns_manifest_free(&m);
 	return NS_OK;
 }
 
@@ -1481,11 +1968,20 @@ void ns_writer_close(ns_writer *w)
 	ns_free(w->free_b);
 	ns_free(w->idset);
 	ns_free(w->lens);
-	ns_buf_free(&w->recoffs);
 	ns_buf_free(&w->recbuf);
 	ns_buf_free(&w->store_index);
 	ns_stem_close(w->stem);
 	ns_manifest_free(&w->old);
+	for (uint32_t i = 0; w->dels && i < w->base->n_segs; i++)
+		ns_dels_free(&w->dels[i]);
+	ns_free(w->dels);
+	ns_free(w->dirty);
+	ns_free(w->merging);
+	ns_free(w->idtab);
+	ns_free(w->dtf);
+	ns_strmap_free(&w->dterms);
+	ns_buf_free(&w->dtext);
+	ns_index_close(w->base);
 	if (w->lock_fd >= 0) close(w->lock_fd);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);

@@ -8,6 +8,8 @@
 #include <limits.h>
 #include <stdarg.h>
 
+#include <time.h>
+
 #include "helpers.h"
 
 static char g_dir[64];
@@ -709,5 +711,530 @@ Test(cli, help_mentions_bm25)
 	p = ns("--version", NULL);
 	cr_assert_eq(p.status, 0);
 	cr_assert_eq(strncmp(p.out, "nsearch ", 8), 0, "%s", p.out);
+	th_proc_free(&p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Incremental updates: index on an existing index, add, delete, optimize   */
+/* ------------------------------------------------------------------------ */
+
+/* Writes text to g_dir/rel. */
+static void put_file(const char *rel, const char *text)
+{
+	char *p = th_path(g_dir, rel);
+	th_write_str(p, text);
+	free(p);
+}
+
+static void append_file(const char *rel, const char *text)
+{
+	char *p = th_path(g_dir, rel);
+	FILE *f = fopen(p, "ab");
+	cr_assert_not_null(f, "%s: %s", p, strerror(errno));
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+	free(p);
+}
+
+static void remove_file(const char *rel)
+{
+	char *p = th_path(g_dir, rel);
+	cr_assert_eq(unlink(p), 0, "unlink %s: %s", p, strerror(errno));
+	free(p);
+}
+
+/* Twenty more small documents in corpus/, so that an update that changes
+** a few documents keeps the old segment (with deletions) beside a new
+** one instead of merging everything. */
+static void add_fillers(void)
+{
+	static const char *const words[] = {"missiles", "wheat", "oil",
+	                                    "grain",    "storm", "prices"};
+	for (int i = 0; i < 20; i++) {
+		char rel[64], text[256];
+		snprintf(rel, sizeof rel, "corpus/filler_%02d.txt", i);
+		snprintf(text, sizeof text,
+		         "Filler %d\nfiller number %d about %s and %s, %s %s.\n", i, i,
+		         words[i % 6], words[(i / 6) % 6], words[(i * 7) % 6],
+		         i % 4 ? "today" : "the storm shadow of the market");
+		put_file(rel, text);
+	}
+}
+
+/* `index` with the given arguments (NULL-terminated) on g_ix; asserts
+** exit status 0 and returns the summary line (caller frees). */
+static char *index_summary(const char *first, ...)
+{
+	const char *argv[16];
+	size_t n = 0;
+	argv[n++] = g_bin;
+	argv[n++] = "--index";
+	argv[n++] = g_ix;
+	va_list ap;
+	va_start(ap, first);
+	for (const char *a = first; a; a = va_arg(ap, const char *)) {
+		cr_assert_lt(n, 15);
+		argv[n++] = a;
+	}
+	va_end(ap);
+	argv[n] = NULL;
+	th_proc p = th_run(argv, g_dir, NULL, NULL);
+	cr_assert_eq(p.status, 0, "%s: status %d: %s", argv[3], p.status, p.err);
+	char *out = p.out;
+	p.out = NULL;
+	th_proc_free(&p);
+	return out;
+}
+
+/* Asserts that an update summary reports these counts. */
+static void expect_update(const char *out, unsigned added, unsigned changed,
+                          unsigned removed, unsigned unchanged)
+{
+	char want[160];
+	snprintf(want, sizeof want,
+	         "updated index: %u added, %u changed, %u removed, %u unchanged "
+	         "documents; ",
+	         added, changed, removed, unchanged);
+	cr_assert_eq(strncmp(out, want, strlen(want)), 0,
+	             "summary: [%s], expected it to start with [%s]", out, want);
+}
+
+/* The hits of `query --json -k 100 q` on index ix as sorted "id score"
+** lines (sorted by id: equal scores may be ordered differently by
+** indexes that number their documents differently). */
+static char *hit_set(const char *ix, const char *q)
+{
+	th_proc p = ns("--index", ix, "query", "--json", "-k", "100", q, NULL);
+	cr_assert_eq(p.status, 0, "query [%s] on %s: %d %s", q, ix, p.status,
+	             p.err);
+	size_t n = th_count_lines(p.out);
+	char **lines = calloc(n + 1, sizeof *lines);
+	cr_assert_not_null(lines);
+	char line[8192];
+	size_t total = 1;
+	for (size_t i = 0; i < n && line_of(p.out, i, line, sizeof line); i++) {
+		char id[256], score[64];
+		const char *a = strstr(line, "\"id\":\""), *b = strstr(line,
+		                                                        "\"score\":");
+		cr_assert(a && b, "no id or score in %s", line);
+		cr_assert_eq(sscanf(a + 6, "%255[^\"]", id), 1, "%s", line);
+		cr_assert_eq(sscanf(b + 8, "%63[^,]", score), 1, "%s", line);
+		size_t l = strlen(id) + strlen(score) + 3;
+		lines[i] = malloc(l);
+		cr_assert_not_null(lines[i]);
+		snprintf(lines[i], l, "%s %s\n", id, score);
+		total += l;
+	}
+	qsort(lines, n, sizeof *lines, th_cmp_str);
+	char *s = malloc(total);
+	cr_assert_not_null(s);
+	s[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		strcat(s, lines[i]);
+		free(lines[i]);
+	}
+	free(lines);
+	th_proc_free(&p);
+	return s;
+}
+
+static const char *const g_queries[] = {
+    "missiles", "wheat OR grain", "Storm Shadow", "\"Storm Shadow\"",
+    "the",      "+oil prices",    "zzedit",       "zznew",
+};
+#define N_QUERIES (sizeof g_queries / sizeof *g_queries)
+
+/* The hit sets of every query of g_queries on ix. */
+static void all_hit_sets(const char *ix, char **out)
+{
+	for (size_t i = 0; i < N_QUERIES; i++) out[i] = hit_set(ix, g_queries[i]);
+}
+
+static void expect_same_hits(char **a, char **b, const char *what)
+{
+	for (size_t i = 0; i < N_QUERIES; i++)
+		cr_assert_str_eq(a[i], b[i], "%s: query [%s] gives\n%s\ninstead of\n%s",
+		                 what, g_queries[i], a[i], b[i]);
+}
+
+static void free_hit_sets(char **s)
+{
+	for (size_t i = 0; i < N_QUERIES; i++) free(s[i]);
+}
+
+/* `nsearch stats` of ix: the number of segments and of documents. */
+static void index_counts(const char *ix, unsigned *segments,
+                         unsigned long long *docs)
+{
+	th_proc p = ns("--index", ix, "stats", NULL);
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	const char *g = strstr(p.out, "(generation ");
+	unsigned long long gen;
+	cr_assert(g && sscanf(g, "(generation %llu, %u segment", &gen, segments) ==
+	                   2, "stats: %s", p.out);
+	const char *d = strstr(p.out, "\ndocuments:");
+	cr_assert(d && sscanf(d, "\ndocuments: %llu", docs) == 1, "stats: %s",
+	          p.out);
+	th_proc_free(&p);
+}
+
+static unsigned long long count_hits(const char *q)
+{
+	th_proc p = ns("--index", g_ix, "query", "--count", q, NULL);
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	unsigned long long n;
+	cr_assert_eq(sscanf(p.out, "%llu", &n), 1, "%s", p.out);
+	th_proc_free(&p);
+	return n;
+}
+
+static void expect_check_ok(const char *ix)
+{
+	th_proc p = ns("--index", ix, "check", NULL);
+	cr_assert_eq(p.status, 0, "check: %s%s", p.out, p.err);
+	th_proc_free(&p);
+}
+
+Test(cli, index_twice_on_an_unchanged_corpus_changes_nothing)
+{
+	NEED_BIN();
+	index_corpus();
+	char *before[N_QUERIES], *after[N_QUERIES];
+	all_hit_sets(g_ix, before);
+	char *out = index_summary("index", "corpus", NULL);
+	expect_update(out, 0, 0, 0, 5);
+	cr_assert_eq(th_count_lines(out), 1, "%s", out);
+	free(out);
+	all_hit_sets(g_ix, after);
+	expect_same_hits(after, before, "after an update that changed nothing");
+	free_hit_sets(before);
+	free_hit_sets(after);
+	/* -q: nothing on stdout */
+	out = index_summary("index", "-q", "corpus", NULL);
+	cr_assert_str_eq(out, "");
+	free(out);
+	expect_check_ok(g_ix);
+}
+
+Test(cli, update_gives_the_results_of_a_rebuild)
+{
+	NEED_BIN();
+	copy_corpus();
+	add_fillers();
+	char *out = index_summary("index", "corpus", NULL);
+	cr_assert_eq(strncmp(out, "indexed 25 documents,", 21), 0, "%s", out);
+	free(out);
+	/* one edit (another size), one new file, one file removed */
+	append_file("corpus/001_be2fac54a581aa04.txt",
+	            "\nAn added paragraph: zzedit missiles and wheat.\n");
+	put_file("corpus/zz_new.txt", "New document\nzznew: oil prices and "
+	                              "Storm Shadow missiles.\n");
+	remove_file("corpus/004_f43dc86851b8e200.txt");
+	out = index_summary("index", "corpus", NULL);
+	expect_update(out, 1, 1, 1, 23);
+	free(out);
+	cr_assert_eq(count_hits("zzedit"), 1);
+	cr_assert_eq(count_hits("zznew"), 1);
+	hitline h[10];
+	th_proc p = ns("--index", g_ix, "query", "zznew", NULL);
+	cr_assert_eq(parse_hits(p.out, h, 10), 1, "%s", p.out);
+	cr_assert_str_eq(h[0].id, "zz_new.txt");
+	th_proc_free(&p);
+	p = ns("--index", g_ix, "query", "-k", "100", "the", NULL);
+	cr_assert_null(strstr(p.out, "004_f43dc86851b8e200.txt"),
+	               "the removed file is still found: %s", p.out);
+	th_proc_free(&p);
+	unsigned segs;
+	unsigned long long docs;
+	index_counts(g_ix, &segs, &docs);
+	cr_assert_eq(docs, 25);
+	/* the point of the comparison: deletions in an old segment beside a
+	** new one (the tiered policy does not merge 24 documents into 2) */
+	cr_assert_geq(segs, 2, "the update merged everything; the comparison "
+	              "would not cover deletions");
+	expect_check_ok(g_ix);
+
+	/* the same documents, ids and scores as a full build */
+	char other[160];
+	snprintf(other, sizeof other, "%s/rebuilt", g_dir);
+	p = ns("--index", other, "index", "--rebuild", "corpus", NULL);
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	cr_assert_eq(strncmp(p.out, "indexed 25 documents,", 21), 0, "%s", p.out);
+	th_proc_free(&p);
+	char *upd[N_QUERIES], *full[N_QUERIES];
+	all_hit_sets(g_ix, upd);
+	all_hit_sets(other, full);
+	cr_assert_neq(strlen(upd[0]), 0);
+	expect_same_hits(upd, full, "updated index vs. rebuilt index");
+	free_hit_sets(upd);
+	free_hit_sets(full);
+}
+
+Test(cli, touched_file_counts_as_unchanged)
+{
+	NEED_BIN();
+	index_corpus();
+	char *path = th_path(g_dir, "corpus/" STORM_DOC);
+	struct timespec ts[2] = {{1500000000, 0}, {1500000000, 0}};
+	cr_assert_eq(utimensat(AT_FDCWD, path, ts, 0), 0, "%s", strerror(errno));
+	free(path);
+	char *out = index_summary("index", "corpus", NULL);
+	expect_update(out, 0, 0, 0, 5);
+	free(out);
+	th_proc p = ns("--index", g_ix, "query", "Storm Shadow", NULL);
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	hitline h[10];
+	cr_assert_geq(parse_hits(p.out, h, 10), 1, "%s", p.out);
+	cr_assert_str_eq(h[0].id, STORM_DOC);
+	th_proc_free(&p);
+	unsigned segs;
+	unsigned long long docs;
+	index_counts(g_ix, &segs, &docs);
+	cr_assert_eq(docs, 5);
+}
+
+Test(cli, add_adds_and_replaces_documents)
+{
+	NEED_BIN();
+	index_corpus();
+	put_file("extra.txt", "Extra\nzzextra zzfirst.\n");
+	char *out = index_summary("add", "extra.txt", NULL);
+	expect_update(out, 1, 0, 0, 0);
+	free(out);
+	th_proc p = ns("--index", g_ix, "query", "zzextra", NULL);
+	hitline h[10];
+	cr_assert_eq(parse_hits(p.out, h, 10), 1, "%s", p.out);
+	cr_assert_str_eq(h[0].id, "extra.txt", "a file root's id is the path "
+	                 "as given");
+	th_proc_free(&p);
+	unsigned segs;
+	unsigned long long docs;
+	index_counts(g_ix, &segs, &docs);
+	cr_assert_eq(docs, 6);
+	/* the same id again, another text: replaced */
+	put_file("extra.txt", "Extra\nzzextra zzsecond, longer.\n");
+	out = index_summary("add", "extra.txt", NULL);
+	expect_update(out, 0, 1, 0, 0);
+	free(out);
+	index_counts(g_ix, &segs, &docs);
+	cr_assert_eq(docs, 6);
+	cr_assert_eq(count_hits("zzextra"), 1);
+	cr_assert_eq(count_hits("zzsecond"), 1);
+	cr_assert_eq(count_hits("zzfirst"), 0, "the old text is gone");
+	/* add DIR replaces the changed documents and deletes nothing */
+	append_file("corpus/" STORM_DOC, "\nzzappended\n");
+	remove_file("corpus/001_be2fac54a581aa04.txt");
+	out = index_summary("add", "corpus", NULL);
+	expect_update(out, 0, 1, 0, 3);
+	free(out);
+	index_counts(g_ix, &segs, &docs);
+	cr_assert_eq(docs, 6);
+	cr_assert_eq(count_hits("zzappended"), 1);
+	expect_check_ok(g_ix);
+	/* index DIR removes what is not under DIR, extra.txt included */
+	out = index_summary("index", "corpus", NULL);
+	expect_update(out, 0, 0, 2, 4);
+	free(out);
+	index_counts(g_ix, &segs, &docs);
+	cr_assert_eq(docs, 4);
+	cr_assert_eq(count_hits("zzextra"), 0);
+	expect_check_ok(g_ix);
+}
+
+Test(cli, delete_removes_documents_by_id)
+{
+	NEED_BIN();
+	index_corpus();
+	th_proc p = ns("--index", g_ix, "delete", STORM_DOC, NULL);
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	cr_assert_str_eq(p.out, "deleted 1 document\n");
+	cr_assert_str_eq(p.err, "");
+	th_proc_free(&p);
+	p = ns("--index", g_ix, "query", "-k", "100", "Storm Shadow", NULL);
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	cr_assert_null(strstr(p.out, STORM_DOC), "%s", p.out);
+	th_proc_free(&p);
+	unsigned segs;
+	unsigned long long docs;
+	index_counts(g_ix, &segs, &docs);
+	cr_assert_eq(docs, 4);
+	/* an unknown id: exit 1 with a message; the others are deleted */
+	p = ns("--index", g_ix, "delete", "001_be2fac54a581aa04.txt",
+	       "no-such-id", "002_d62c73938006067c.txt", NULL);
+	cr_assert_eq(p.status, 1, "status %d", p.status);
+	expect_one_error_line(&p);
+	cr_assert_not_null(strstr(p.err, "no-such-id"), "%s", p.err);
+	cr_assert_str_eq(p.out, "deleted 2 documents\n");
+	th_proc_free(&p);
+	index_counts(g_ix, &segs, &docs);
+	cr_assert_eq(docs, 2);
+	p = ns("--index", g_ix, "query", "-k", "100", "the", NULL);
+	cr_assert_null(strstr(p.out, "001_be2fac54a581aa04.txt"), "%s", p.out);
+	cr_assert_null(strstr(p.out, "002_d62c73938006067c.txt"), "%s", p.out);
+	cr_assert_not_null(strstr(p.out, "003_d6d7279d007af1e5.txt"), "%s", p.out);
+	th_proc_free(&p);
+	/* only unknown ids: exit 1, nothing changes */
+	p = ns("--index", g_ix, "delete", STORM_DOC, NULL);
+	cr_assert_eq(p.status, 1);
+	expect_one_error_line(&p);
+	cr_assert_str_eq(p.out, "");
+	th_proc_free(&p);
+	index_counts(g_ix, &segs, &docs);
+	cr_assert_eq(docs, 2);
+	/* no id: a usage error */
+	p = ns("--index", g_ix, "delete", NULL);
+	cr_assert_eq(p.status, 2);
+	th_proc_free(&p);
+	expect_check_ok(g_ix);
+	/* a deleted file's document comes back with the next index run */
+	char *out = index_summary("index", "corpus", NULL);
+	expect_update(out, 3, 0, 0, 2);
+	free(out);
+	index_counts(g_ix, &segs, &docs);
+	cr_assert_eq(docs, 5);
+}
+
+Test(cli, optimize_leaves_one_segment_with_the_same_results)
+{
+	NEED_BIN();
+	copy_corpus();
+	add_fillers();
+	char *out = index_summary("index", "corpus", NULL);
+	free(out);
+	append_file("corpus/003_d6d7279d007af1e5.txt", "\nzzedit wheat.\n");
+	put_file("corpus/zz_new.txt", "New\nzznew missiles.\n");
+	remove_file("corpus/filler_05.txt");
+	out = index_summary("index", "corpus", NULL);
+	expect_update(out, 1, 1, 1, 23);
+	free(out);
+	th_proc p = ns("--index", g_ix, "delete", "filler_06.txt", NULL);
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	th_proc_free(&p);
+	unsigned segs;
+	unsigned long long docs;
+	index_counts(g_ix, &segs, &docs);
+	cr_assert_geq(segs, 2);
+	cr_assert_eq(docs, 24);
+	char *before[N_QUERIES], *after[N_QUERIES];
+	all_hit_sets(g_ix, before);
+	out = index_summary("optimize", NULL);
+	cr_assert_eq(strncmp(out, "optimized: 1 segment,", 21), 0, "%s", out);
+	free(out);
+	index_counts(g_ix, &segs, &docs);
+	cr_assert_eq(segs, 1);
+	cr_assert_eq(docs, 24);
+	all_hit_sets(g_ix, after);
+	expect_same_hits(after, before, "after optimize");
+	free_hit_sets(before);
+	free_hit_sets(after);
+	expect_check_ok(g_ix);
+	/* the deleted documents are gone from the files: no deletion file */
+	char *list = th_list_dir(g_ix);
+	cr_assert_null(strstr(list, ".del"), "%s", list);
+	cr_assert_eq(th_count_lines(list), 7, "lock, manifest, one segment:\n%s",
+	             list);
+	free(list);
+	/* optimize -q prints nothing; on a missing index it fails */
+	out = index_summary("optimize", "-q", NULL);
+	cr_assert_str_eq(out, "");
+	free(out);
+	char missing[160];
+	snprintf(missing, sizeof missing, "%s/missing", g_dir);
+	p = ns("--index", missing, "optimize", NULL);
+	cr_assert_eq(p.status, 1);
+	expect_one_error_line(&p);
+	th_proc_free(&p);
+}
+
+Test(cli, index_in_another_language_rebuilds_with_a_warning)
+{
+	NEED_BIN();
+	index_corpus();
+	th_proc p = ns("--index", g_ix, "index", "--lang", "german", "corpus",
+	               NULL);
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	cr_assert_not_null(strstr(p.err, "warning"), "stderr: %s", p.err);
+	cr_assert_not_null(strstr(p.err, "german"), "stderr: %s", p.err);
+	cr_assert_eq(strncmp(p.out, "indexed 5 documents,", 20), 0,
+	             "a full build: %s", p.out);
+	th_proc_free(&p);
+	p = ns("--index", g_ix, "stats", NULL);
+	cr_assert_not_null(strstr(p.out, "german"), "%s", p.out);
+	th_proc_free(&p);
+	/* without --lang an update keeps the index's language */
+	char *out = index_summary("index", "corpus", NULL);
+	expect_update(out, 0, 0, 0, 5);
+	free(out);
+	p = ns("--index", g_ix, "stats", NULL);
+	cr_assert_not_null(strstr(p.out, "german"), "%s", p.out);
+	th_proc_free(&p);
+	/* the same language again: no warning, an update */
+	p = ns("--index", g_ix, "index", "--lang", "german", "corpus", NULL);
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	cr_assert_str_eq(p.err, "");
+	expect_update(p.out, 0, 0, 0, 5);
+	th_proc_free(&p);
+	expect_check_ok(g_ix);
+}
+
+Test(cli, help_of_add_delete_and_optimize)
+{
+	NEED_BIN();
+	static const char *const cmds[] = {"add", "delete", "optimize"};
+	for (size_t i = 0; i < 3; i++) {
+		char want[64];
+		snprintf(want, sizeof want, "usage: nsearch %s ", cmds[i]);
+		th_proc p = ns(cmds[i], "--help", NULL);
+		cr_assert_eq(p.status, 0, "%s --help: %d", cmds[i], p.status);
+		cr_assert_eq(strncmp(p.out, want, strlen(want)), 0, "%s", p.out);
+		cr_assert_str_eq(p.err, "");
+		th_proc_free(&p);
+		p = ns("help", cmds[i], NULL);
+		cr_assert_eq(p.status, 0);
+		cr_assert_eq(strncmp(p.out, want, strlen(want)), 0, "%s", p.out);
+		th_proc_free(&p);
+	}
+	/* the main help lists them */
+	th_proc p = ns("--help", NULL);
+	for (size_t i = 0; i < 3; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "\n  %s ", cmds[i]);
+		cr_assert_not_null(strstr(p.out, want), "%s missing:\n%s", cmds[i],
+		                   p.out);
+	}
+	th_proc_free(&p);
+}
+
+/* A file rewritten with the same size in the second it was indexed keeps
+** its size and mtime: the update must not trust them (git's "racily
+** clean" case) and must find the new text by its hash. */
+Test(cli, same_size_edit_in_the_same_second_is_found)
+{
+	NEED_BIN();
+	index_corpus();
+	put_file("corpus/racy.txt", "Racy\nzzbefore words.\n");
+	char *path = th_path(g_dir, "corpus/racy.txt");
+	/* an mtime not older than the index, as for an edit made in the same
+	** second as the indexing: here a fixed time ahead, so that the test
+	** does not depend on where the second boundaries fall */
+	time_t t = time(NULL) + 1000;
+	struct timespec ts[2] = {{t, 0}, {t, 0}};
+	cr_assert_eq(utimensat(AT_FDCWD, path, ts, 0), 0, "%s", strerror(errno));
+	char *out = index_summary("index", "corpus", NULL);
+	expect_update(out, 1, 0, 0, 5);
+	free(out);
+	/* same size, same mtime: only the content differs */
+	put_file("corpus/racy.txt", "Racy\nzzafter1 words.\n");
+	cr_assert_eq(utimensat(AT_FDCWD, path, ts, 0), 0, "%s", strerror(errno));
+	free(path);
+	out = index_summary("index", "corpus", NULL);
+	expect_update(out, 0, 1, 0, 5);
+	free(out);
+	th_proc p = ns("--index", g_ix, "query", "--count", "zzafter1", NULL);
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	cr_assert_str_eq(p.out, "1\n");
+	th_proc_free(&p);
+	p = ns("--index", g_ix, "query", "--count", "zzbefore", NULL);
+	cr_assert_str_eq(p.out, "0\n");
 	th_proc_free(&p);
 }

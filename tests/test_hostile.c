@@ -931,7 +931,7 @@ Test(hostile, files_vanishing_or_changing_during_the_walk)
 	ns_writer_options wo = {.threads = 1};
 	char *err = NULL;
 	cr_assert_eq(ns_writer_open(g_ix, &wo, &c.w, &err), NS_OK);
-	ns_walk_options o = {v_doc, v_warn, NULL, &c};
+	ns_walk_options o = {v_doc, v_warn, NULL, &c, NULL};
 	ns_walk_stats st;
 	memset(&st, 0, sizeof st);
 	cr_assert_eq(ns_walk(g_corpus, &o, &st), NS_OK);

@@ -576,7 +576,10 @@ Test(completion, registers_and_completes_commands_options_and_values)
 	struct {
 		const char *line, *want;
 	} cases[] = {
-	    {"nsearch \"\"", "index\nquery\nstats\ncheck\nlangs\nhelp\n"},
+	    {"nsearch \"\"", "index\nadd\ndelete\noptimize\nquery\nstats\ncheck\nlangs\nhelp\n"},
+	    {"nsearch d", "delete\n"},
+	    {"nsearch delete -", "--index\n--quiet\n-q\n--help\n-h\n"},
+	    {"nsearch index --r", "--rebuild\n"},
 	    {"nsearch q", "query\n"},
 	    {"nsearch --v", "--version\n"},
 	    {"nsearch query --c", "--count\n--color\n"},
@@ -680,7 +683,7 @@ Test(completion, offers_every_option_of_the_help_texts)
 	const char *bin = getenv("NSEARCH_BIN");
 	char *b = bin ? strdup(bin) : ti_fmt("%s/nsearch", build);
 	static const char *const cmds[] = {"", "index", "query", "stats", "check",
-	                                   "langs"};
+	                                   "langs", "add", "delete", "optimize"};
 	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
 		char *want = help_options(b, cmds[i]);
 		char *line = ti_fmt("nsearch %s -", cmds[i]);

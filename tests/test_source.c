@@ -223,7 +223,7 @@ static void coll_free(coll *c)
 
 static int walk(const char *root, coll *c, ns_walk_stats *st)
 {
-	ns_walk_options o = { on_doc, on_warn, on_progress, c };
+	ns_walk_options o = { on_doc, on_warn, on_progress, c, NULL };
 	return ns_walk(root, &o, st);
 }
 
@@ -633,8 +633,9 @@ Test(source, jsonl_fields_escapes_ids_and_malformed_lines)
 	                 "Caf\xC3\xA9\nsmile \xF0\x9F\x98\x80 and \"quotes\"\n"
 	                 "new \\ / \t \b\f\r");
 	cr_assert_str_eq(c.docs[0].path, P("c.jsonl"));
-	cr_assert_eq(c.docs[0].size,
-	             strchr(jsonl_sample, '\n') - jsonl_sample);
+	struct stat sb; /* the file's size: what change detection compares */
+	cr_assert_eq(stat(P("c.jsonl"), &sb), 0);
+	cr_assert_eq(c.docs[0].size, (uint64_t)sb.st_size);
 	cr_assert_str_eq(c.docs[1].id, "42");
 	cr_assert_str_eq(c.docs[1].text, "Numeric\nn");
 	cr_assert_str_eq(c.docs[2].id, "c.jsonl:3");
@@ -647,8 +648,6 @@ Test(source, jsonl_fields_escapes_ids_and_malformed_lines)
 	cr_assert_str_eq(c.docs[5].id, "lone");
 	cr_assert_str_eq(c.docs[5].text,
 	                 "x\xEF\xBF\xBDy\xEF\xBF\xBDz\xEF\xBF\xBD!\xEF\xBF\xBD");
-	struct stat sb;
-	cr_assert_eq(stat(P("c.jsonl"), &sb), 0);
 	for (size_t i = 0; i < c.n; i++)
 		cr_assert_eq(c.docs[i].mtime, (int64_t)sb.st_mtime);
 	cr_assert_eq(c.nw, 1);
@@ -753,7 +752,9 @@ Test(source, jsonl_gz)
 	cr_assert_str_eq(c.docs[0].id, "g1");
 	cr_assert_str_eq(c.docs[0].text, "One\nfirst");
 	cr_assert_str_eq(c.docs[0].path, P("shard.jsonl.gz"));
-	cr_assert_eq(c.docs[0].size, strchr(s, '\n') - s);
+	struct stat sb; /* the file's size: what change detection compares */
+	cr_assert_eq(stat(P("shard.jsonl.gz"), &sb), 0);
+	cr_assert_eq(c.docs[0].size, (uint64_t)sb.st_size);
 	cr_assert_str_eq(c.docs[1].id, "g2");
 	cr_assert_str_eq(c.docs[2].id, "g3");
 	cr_assert_eq(st.bytes, strlen(s) + 12);
@@ -1040,7 +1041,7 @@ Test(source, enwiki_one_shard, .timeout = 60)
 	if (stat(ENWIKI "/wiki_AA00.jsonl.gz", &sb) != 0)
 		SKIP(ENWIKI " not present");
 	uint64_t n[3] = { 0 };
-	ns_walk_options o = { count_enwiki, count_warn, NULL, n };
+	ns_walk_options o = { count_enwiki, count_warn, NULL, n, NULL };
 	ns_walk_stats st = { 0 };
 	cr_assert_eq(ns_walk(ENWIKI "/wiki_AA00.jsonl.gz", &o, &st), NS_OK);
 	cr_assert_eq(n[0], 38); /* zcat wiki_AA00.jsonl.gz | wc -l */
@@ -1054,7 +1055,7 @@ Test(source, enwiki_whole_corpus, .timeout = 300)
 	if (stat(ENWIKI, &sb) != 0) SKIP(ENWIKI " not present");
 	if (getenv("NS_TEST_QUICK")) SKIP("NS_TEST_QUICK is set");
 	uint64_t n[3] = { 0 };
-	ns_walk_options o = { count_enwiki, count_warn, NULL, n };
+	ns_walk_options o = { count_enwiki, count_warn, NULL, n, NULL };
 	ns_walk_stats st = { 0 };
 	cr_assert_eq(ns_walk(ENWIKI, &o, &st), NS_OK);
 	cr_assert_eq(n[0], 30729);
@@ -1085,7 +1086,7 @@ Test(source, files_beside_a_jsonl_collection_are_skipped)
 	fputs("a text file in a subdirectory is still read\n", f);
 	fclose(f);
 	uint64_t n[3] = { 0 };
-	ns_walk_options o = { count_enwiki, count_warn, NULL, n };
+	ns_walk_options o = { count_enwiki, count_warn, NULL, n, NULL };
 	ns_walk_stats st = { 0 };
 	int rc = ns_walk(dir, &o, &st);
 	char cmd[300];

@@ -15,15 +15,18 @@
 #     nsearch --index <TAB>          directories (the index is one)
 #     nsearch query --batch <TAB>    files
 
-_nsearch_commands="index query stats check langs help"
+_nsearch_commands="index add delete optimize query stats check langs help"
 _nsearch_global_opts="--index --help -h --version"
 
 # _nsearch_opts CMD: prints the options of command CMD.
 _nsearch_opts()
 {
 	case $1 in
-	index) echo "--lang --jobs -j --memory --index --quiet -q --progress" \
+	index) echo "--lang --jobs -j --memory --rebuild --index --quiet -q" \
+		"--progress --help -h" ;;
+	add) echo "--lang --jobs -j --memory --index --quiet -q --progress" \
 		"--help -h" ;;
+	delete | optimize) echo "--index --quiet -q --help -h" ;;
 	query) echo "-k --json --count --plain --stopwords --prf --prf-docs" \
 		"--prf-terms --prf-weight --batch --k1 --b --color --index --help -h" ;;
 	stats | check | langs) echo "--index --help -h" ;;
@@ -130,7 +133,15 @@ _nsearch()
 			_nsearch_paths d "$cur"
 		fi
 		;;
-	query | stats | check | langs)
+	add)
+		if [[ $cur == -* ]]; then
+			_nsearch_reply -W "$(_nsearch_opts add)" -- "$cur"
+		else
+			_nsearch_paths f "$cur"
+		fi
+		;;
+	query | stats | check | langs | delete | optimize)
+		# query words and document ids are free text: complete only options
 		# query words are free text: complete only options
 		[[ $cur == -* ]] &&
 			_nsearch_reply -W "$(_nsearch_opts "$cmd")" -- "$cur"

@@ -1,29 +1,42 @@
 /*
 ** fuzz_open.c -- opening, searching and checking a damaged index.
 **
-** On the first call a small valid index is built through the public API
-** into a private temporary directory (removed at exit), and its six files
-** (manifest, seg_N.dict/.post/.pos/.docs/.store) are kept in memory.  Each
-** input then replaces one of them, chosen by byte 0 (% 6), in a way chosen
-** by byte 1 (% 4), with the rest of the input (the payload):
+** On the first call a small valid index with deletions is built through
+** the public API into a private temporary directory (removed at exit): a
+** full build of 140 documents (segment 1), then an NS_WRITE_UPDATE writer
+** with .merge = NS_MERGE_NONE that deletes doc-1 and doc-77 and adds a new
+** version of doc-2 (which deletes the old one), so generation 2 has two
+** segments, three deleted documents and one deletion file.  Its twelve
+** files are kept in memory, numbered:
+**    0  manifest
+**    1..5   segment 1: .dict .post .pos .docs .store
+**    6..10  segment 2 (the one new document): the same five
+**   11  seg_N_2.del, the deletions in segment 1.
+** Each input then replaces one of them, chosen by byte 0 (% 12), in a way
+** chosen by byte 1 (% 4), with the rest of the input (the payload):
 **   0  the whole file is the payload, as is (mostly stopped by the magic,
 **      end marker and checksum);
 **   1  the payload wrapped into a valid envelope: the file kind's header,
-**      the payload as body and meta, a correct CRC32 and end marker, so the
-**      structural checks behind the checksum are reached;
+**      the payload as body and meta, a correct page table, CRC32 and end
+**      marker, so the structural checks behind the checksums are reached;
 **   2  the original file with the payload's bytes 2.. written over it at
 **      the offset in payload bytes 0..1 (little-endian, modulo the length;
-**      the file grows if needed), CRC32 and end marker then repaired;
+**      the file grows if needed), page table (when its count still fits
+**      the size), CRC32 and end marker then repaired;
 **   3  the same splice without the repair.
 ** Then ns_index_open(), a few ns_search() and ns_snippet() calls when it
 ** opened, and ns_index_check(); the original file is restored afterwards.
 ** Nothing may crash or leak, every status must be one the API documents,
-** and an index that ns_index_check() calls sound must open and search
-** without NS_ECORRUPT.
+** hits must have a document number below the generation's documents
+** (live and deleted), and an index that ns_index_check() calls sound must
+** open and search without NS_ECORRUPT.  When the file is left unchanged
+** all of that must succeed, with the fixture's statistics, and no deleted
+** document may be returned.
 **
 ** Seeds: with NS_FUZZ_OPEN_SEEDS=DIR in the environment, the first call
-** also writes seed inputs into DIR (the valid files in modes 0, 1 and 2):
-** that is how tests/fuzz/corpus/open/ was made.
+** also writes seed inputs into DIR (the twelve valid files in modes 0, 1
+** and 2, named <file>-mode<M>): that is how tests/fuzz/corpus/open/ was
+** made.
 */
 #include <dirent.h>
 #include <errno.h>
@@ -36,23 +49,33 @@
 #include "fuzz.h"
 #include "nsearch.h"
 
-#define N_FILES 6
+#define N_FILES 12
+#define N_DOCS 140 /* documents of the full build (segment 1) */
+#define N_DEL 3    /* deleted by the update: doc-1, doc-77, old doc-2 */
 
 static char g_dir[64];
 static char g_ix[96];
 static char *g_path[N_FILES];
 static uint8_t *g_orig[N_FILES];
 static size_t g_len[N_FILES];
-static const char *const g_ext[N_FILES] = {NULL,   "dict", "post",
-                                           "pos",  "docs", "store"};
+static const char *const g_ext[N_FILES] = {
+    NULL,   "dict", "post", "pos",   "docs", "store",
+    "dict", "post", "pos",  "docs",  "store", NULL};
 static const char *const g_magic[N_FILES] = {
-    NS_MAGIC_MANIFEST, NS_MAGIC_DICT, NS_MAGIC_POST,
-    NS_MAGIC_POS,      NS_MAGIC_DOCS, NS_MAGIC_STORE};
+    NS_MAGIC_MANIFEST, NS_MAGIC_DICT, NS_MAGIC_POST,  NS_MAGIC_POS,
+    NS_MAGIC_DOCS,     NS_MAGIC_STORE, NS_MAGIC_DICT, NS_MAGIC_POST,
+    NS_MAGIC_POS,      NS_MAGIC_DOCS, NS_MAGIC_STORE, NS_MAGIC_DEL};
+/* seed file names */
+static const char *const g_seed[N_FILES] = {
+    "manifest",   "seg1-dict", "seg1-post", "seg1-pos",  "seg1-docs",
+    "seg1-store", "seg2-dict", "seg2-post", "seg2-pos",  "seg2-docs",
+    "seg2-store", "del"};
 
 static const char *const g_queries[] = {
     "storm shadow",        "\"storm shadow missile\"", "common -rare",
     "+common +alpha",      "zeta OR (kappa AND lambda)", "rare",
-    "\"common common\"",   "range NOT missile",
+    "\"common common\"",   "range NOT missile",       "ukraine",
+    "replacement zeta",    "\"storm shadow\" common",
 };
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -61,6 +84,12 @@ static void put_le32(uint8_t *p, uint32_t v)
 	p[1] = (uint8_t)(v >> 8);
 	p[2] = (uint8_t)(v >> 16);
 	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
 }
 
 static void cleanup(void)
@@ -138,7 +167,7 @@ static void write_seed(const char *dir, int f, int mode, const uint8_t *p,
                        size_t n)
 {
 	char path[512];
-	snprintf(path, sizeof path, "%s/%s-mode%d", dir, g_ext[f] ? g_ext[f] : "manifest", mode);
+	snprintf(path, sizeof path, "%s/%s-mode%d", dir, g_seed[f], mode);
 	uint8_t *b = malloc(n + 2);
 	FUZZ_CHECK(b != NULL);
 	b[0] = (uint8_t)f;
@@ -158,11 +187,12 @@ static void setup(void)
 	atexit(cleanup);
 	snprintf(g_ix, sizeof g_ix, "%s/ix", g_dir);
 
+	/* generation 1: a full build of N_DOCS documents, one segment */
 	ns_writer_options o = {.lang = "english", .threads = 1};
 	ns_writer *w = NULL;
 	char *err = NULL;
 	FUZZ_CHECK(ns_writer_open(g_ix, &o, &w, &err) == NS_OK);
-	for (size_t i = 0; i < 140; i++) {
+	for (size_t i = 0; i < N_DOCS; i++) {
 		char text[256], id[32], title[32];
 		doc_text(i, text, sizeof text);
 		snprintf(id, sizeof id, "doc-%zu", i);
@@ -175,26 +205,67 @@ static void setup(void)
 	FUZZ_CHECK(ns_writer_commit(w) == NS_OK);
 	ns_writer_close(w);
 
-	/* the segment's number, from its .dict file */
-	unsigned seg = 0;
-	DIR *d = opendir(g_ix);
-	FUZZ_CHECK(d != NULL);
+	/* generation 2: two deletions and a replaced document, no merge: a
+	** second segment and a .del file for the first */
+	o.mode = NS_WRITE_UPDATE;
+	o.merge = NS_MERGE_NONE;
+	FUZZ_CHECK(ns_writer_open(g_ix, &o, &w, &err) == NS_OK);
+	FUZZ_CHECK(ns_writer_delete(w, "doc-1") == NS_OK);
+	FUZZ_CHECK(ns_writer_delete(w, "doc-77") == NS_OK);
+	static const char repl[] =
+	    "A replacement for the rare word: zeta.  Storm shadow, kappa.";
+	ns_doc d = {.id = "doc-2", .title = "Title 2 (new)", .path = "new/2",
+	            .text = repl, .text_len = sizeof repl - 1,
+	            .size = sizeof repl - 1, .mtime = 1700000001};
+	FUZZ_CHECK(ns_writer_add(w, &d) == NS_OK);
+	FUZZ_CHECK(ns_writer_commit(w) == NS_OK);
+	ns_writer_close(w);
+
+	/* the segments' numbers, from their .dict files, and the .del file */
+	unsigned seg[2] = {0, 0};
+	char del[64] = "";
+	int n_seg = 0;
+	DIR *dir = opendir(g_ix);
+	FUZZ_CHECK(dir != NULL);
 	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strstr(e->d_name, ".dict")) sscanf(e->d_name, "seg_%u.", &seg);
-	closedir(d);
-	FUZZ_CHECK(seg > 0);
+	while ((e = readdir(dir))) {
+		unsigned s;
+		size_t len = strlen(e->d_name);
+		if (len > 5 && strcmp(e->d_name + len - 5, ".dict") == 0 &&
+		    sscanf(e->d_name, "seg_%u.", &s) == 1) {
+			FUZZ_CHECK(n_seg < 2);
+			seg[n_seg++] = s;
+		} else if (len > 4 && strcmp(e->d_name + len - 4, ".del") == 0) {
+			FUZZ_CHECK(!del[0] && len < sizeof del);
+			memcpy(del, e->d_name, len + 1);
+		}
+	}
+	closedir(dir);
+	FUZZ_CHECK(n_seg == 2 && del[0]);
+	if (seg[0] > seg[1]) {
+		unsigned t = seg[0];
+		seg[0] = seg[1];
+		seg[1] = t;
+	}
+	{
+		char want[64];
+		snprintf(want, sizeof want, NS_DEL_FMT, seg[0], 2ull);
+		FUZZ_CHECK(strcmp(del, want) == 0);
+	}
 	for (int i = 0; i < N_FILES; i++) {
 		char name[64];
-		if (g_ext[i])
-			snprintf(name, sizeof name, NS_SEG_FMT ".%s", seg, g_ext[i]);
-		else
+		if (i == 0)
 			snprintf(name, sizeof name, NS_MANIFEST_NAME);
+		else if (i == N_FILES - 1)
+			snprintf(name, sizeof name, "%s", del);
+		else
+			snprintf(name, sizeof name, NS_SEG_FMT ".%s", seg[i > 5],
+			         g_ext[i]);
 		g_path[i] = malloc(strlen(g_ix) + strlen(name) + 2);
 		FUZZ_CHECK(g_path[i] != NULL);
 		sprintf(g_path[i], "%s/%s", g_ix, name);
 		g_orig[i] = read_all(g_path[i], &g_len[i]);
-		FUZZ_CHECK(g_len[i] >= NS_HEADER_SIZE + NS_FOOTER_SIZE);
+		FUZZ_CHECK(g_len[i] >= NS_HEADER_SIZE + NS_TRAILER_MIN);
 	}
 	FUZZ_CHECK(ns_index_check(g_ix, NULL, NULL) == NS_OK);
 
@@ -202,19 +273,36 @@ static void setup(void)
 	if (seeds && *seeds) {
 		for (int i = 0; i < N_FILES; i++) {
 			write_seed(seeds, i, 0, g_orig[i], g_len[i]);
+			size_t at = g_len[i] - NS_FOOTER_SIZE - NS_PAGE_TAIL;
+			size_t np = get_le32(g_orig[i] + at);
 			write_seed(seeds, i, 1, g_orig[i] + NS_HEADER_SIZE,
-			           g_len[i] - NS_HEADER_SIZE - NS_FOOTER_SIZE);
+			           at - np * NS_PAGE_ENTRY - NS_HEADER_SIZE);
 			uint8_t sp[6] = {20, 0, 0xff, 0xff, 0xff, 0xff};
 			write_seed(seeds, i, 2, sp, sizeof sp);
 		}
 	}
 }
 
-/* Sets the CRC32 and end marker of the file image p[0..n). */
+/* Sets the page table (when its count fits the size n), the CRC32 and the
+** end marker of the file image p[0..n).  docs/FORMAT.md#files */
 static void repair(uint8_t *p, size_t n)
 {
 	if (n < NS_FOOTER_SIZE) return;
-	put_le32(p + n - 8, (uint32_t)crc32_z(0, p, n - NS_FOOTER_SIZE));
+	size_t tail = n - NS_FOOTER_SIZE;
+	if (tail >= NS_HEADER_SIZE + NS_PAGE_ENTRY + NS_PAGE_TAIL) {
+		size_t at = tail - NS_PAGE_TAIL, np = get_le32(p + at);
+		size_t c = np <= (at - NS_HEADER_SIZE) / NS_PAGE_ENTRY
+		               ? at - np * NS_PAGE_ENTRY : 0;
+		if (np && c && (c + NS_PAGE_SIZE - 1) / NS_PAGE_SIZE == np) {
+			for (size_t i = 0; i < np; i++) {
+				size_t lo = i * NS_PAGE_SIZE;
+				size_t len = c - lo < NS_PAGE_SIZE ? c - lo : NS_PAGE_SIZE;
+				put_le32(p + c + 4 * i, (uint32_t)crc32_z(0, p + lo, len));
+			}
+			put_le32(p + tail - 4, (uint32_t)crc32_z(0, p + c, tail - 4 - c));
+		}
+	}
+	put_le32(p + tail, (uint32_t)crc32_z(0, p, tail));
 	put_le32(p + n - 4, NS_FOOTER_MAGIC);
 }
 
@@ -224,12 +312,18 @@ static void count_line(void *ctx, const char *line)
 	++*(int *)ctx;
 }
 
-/* Searches the open index; returns the number of NS_ECORRUPT answers. */
-static int probe(ns_index *ix)
+/* Searches the open index; returns the number of NS_ECORRUPT answers.
+** same: the index is the fixture, unchanged. */
+static int probe(ns_index *ix, int same)
 {
 	int corrupt = 0;
 	ns_index_stats st;
 	ns_index_get_stats(ix, &st);
+	if (same) {
+		FUZZ_CHECK(st.n_docs == N_DOCS + 1 - N_DEL);
+		FUZZ_CHECK(st.n_deleted == N_DEL);
+		FUZZ_CHECK(st.n_segments == 2 && st.generation == 2);
+	}
 	for (size_t q = 0; q < sizeof g_queries / sizeof *g_queries; q++) {
 		ns_search_options o;
 		ns_search_options_init(&o);
@@ -249,8 +343,14 @@ static int probe(ns_index *ix)
 		FUZZ_CHECK(ns_results_count(r) <= 5);
 		FUZZ_CHECK(ns_results_total(r) >= ns_results_count(r));
 		for (size_t i = 0; i < ns_results_count(r); i++) {
-			FUZZ_CHECK(ns_results_docno(r, i) < st.n_docs);
-			FUZZ_CHECK(ns_results_id(r, i) != NULL);
+			uint64_t docno = ns_results_docno(r, i);
+			const char *id = ns_results_id(r, i);
+			FUZZ_CHECK(docno < st.n_docs + st.n_deleted);
+			FUZZ_CHECK(id != NULL);
+			if (same) { /* no deleted document: the new doc-2 only */
+				FUZZ_CHECK(strcmp(id, "doc-1") && strcmp(id, "doc-77"));
+				FUZZ_CHECK(strcmp(id, "doc-2") || docno == N_DOCS);
+			}
 			if (i >= 2) continue;
 			char *s = NULL;
 			rc = ns_snippet(r, i, "[", "]", 12, &s);
@@ -279,13 +379,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(img != NULL);
 		memcpy(img, pl, pn);
 	} else if (mode == 1) {
-		n = NS_HEADER_SIZE + pn + NS_FOOTER_SIZE;
+		size_t c = NS_HEADER_SIZE + pn;
+		size_t np = (c + NS_PAGE_SIZE - 1) / NS_PAGE_SIZE;
+		n = c + np * NS_PAGE_ENTRY + NS_PAGE_TAIL + NS_FOOTER_SIZE;
 		img = malloc(n);
 		FUZZ_CHECK(img != NULL);
 		memcpy(img, g_magic[f], NS_MAGIC_LEN);
 		put_le32(img + 8, NS_FORMAT_VERSION);
 		put_le32(img + 12, 0);
 		memcpy(img + NS_HEADER_SIZE, pl, pn);
+		put_le32(img + n - NS_FOOTER_SIZE - NS_PAGE_TAIL, (uint32_t)np);
 		repair(img, n);
 	} else {
 		size_t off = pn >= 2 ? (size_t)(pl[0] | pl[1] << 8) % g_len[f] : 0;
@@ -309,7 +412,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int corrupt = 0;
 	if (orc == NS_OK) {
 		FUZZ_CHECK(ix != NULL && err == NULL);
-		corrupt = probe(ix);
+		corrupt = probe(ix, same);
 		ns_index_close(ix);
 	} else {
 		FUZZ_CHECK(ix == NULL);
