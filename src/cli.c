@@ -260,8 +260,9 @@ static const char query_help[] =
 static const char stats_help[] =
     "usage: nsearch stats [--index PATH]\n"
     "\n"
-    "Prints documents, terms, postings, positions, average document length,\n"
-    "the size of every file and bits per posting.\n";
+    "Prints documents (and deleted ones not merged away yet), terms,\n"
+    "postings, positions, average document length, the size of every kind\n"
+    "of file and bits per posting.\n";
 
 static const char check_help[] =
     "usage: nsearch check [--index PATH]\n"

@@ -53,6 +53,10 @@ int cmd_stats(int argc, char **argv)
 	       s.n_segments == 1 ? "" : "s");
 	printf("language:         %s\n", s.lang);
 	printf("documents:        %llu\n", (unsigned long long)s.n_docs);
+	if (s.n_deleted)
+		printf("deleted:          %llu (still in segments until merged; "
+		       "'nsearch optimize' drops them)\n",
+		       (unsigned long long)s.n_deleted);
 	printf("terms:            %llu\n", (unsigned long long)s.n_terms);
 	printf("postings:         %llu\n", (unsigned long long)s.n_postings);
 	printf("positions:        %llu\n", (unsigned long long)s.n_positions);
@@ -65,6 +69,9 @@ int cmd_stats(int argc, char **argv)
 	       s.n_positions ? s.bytes_positions * 8.0 / (double)s.n_positions : 0.0);
 	printf("document table:   %12llu bytes\n", (unsigned long long)s.bytes_docs);
 	printf("document store:   %12llu bytes\n", (unsigned long long)s.bytes_store);
+	if (s.bytes_deletions)
+		printf("deletions:        %12llu bytes\n",
+		       (unsigned long long)s.bytes_deletions);
 	printf("total:            %12llu bytes  %.2f bits/posting (%.2f without "
 	       "store)\n",
 	       (unsigned long long)s.bytes_total, s.bytes_total * 8.0 / np,
