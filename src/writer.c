@@ -1811,12 +1811,16 @@ static void choose_merges(ns_writer *w)
 static int merge_segments(ns_writer *w)
 {
 	choose_merges(w);
-	ns_buf names;
+	ns_buf names, blk;
 	ns_buf_init(&names);
+	ns_buf_init(&blk);
 	int rc = NS_OK;
 	for (uint32_t i = 0; i < w->base->n_segs && !rc; i++) {
 		if (!w->merging[i]) continue;
 		const ns_seg *s = &w->base->segs[i];
+		/* documents lie in store order: inflate each block once, not
+		** once per document (a 64 KiB block holds dozens of them) */
+		uint64_t cur = UINT64_MAX;
 		for (uint32_t d = 0; d < s->n_docs && !rc && !w->rc; d++) {
 			if (base_deleted(w, i, d)) continue;
 			ns_docrec r;
@@ -1828,16 +1832,21 @@ static int merge_segments(ns_writer *w)
 			ns_buf_putc(&names, 0);
 			ns_buf_append(&names, r.path, r.path_len);
 			ns_buf_putc(&names, 0);
-			w->dtext.len = 0;
 			if (names.rc) rc = NS_ENOMEM;
-			if (!rc) rc = ns_seg_text(s, d, &w->dtext);
+			if (!rc && r.block != cur) {
+				rc = ns_seg_block(s, r.block, &blk);
+				cur = rc ? UINT64_MAX : r.block;
+			}
+			if (!rc && (r.block_off > blk.len ||
+			            r.text_len > blk.len - r.block_off))
+				rc = NS_ECORRUPT;
 			if (rc) break;
 			const char *c = (const char *)names.p;
 			ns_doc doc = {.id = c,
 			              .title = c + r.id_len + 1,
 			              .path = c + r.id_len + r.title_len + 2,
-			              .text = (const char *)w->dtext.p,
-			              .text_len = w->dtext.len,
+			              .text = (const char *)blk.p + r.block_off,
+			              .text_len = (size_t)r.text_len,
 			              .size = r.size,
 			              .mtime = r.mtime};
 			rc = buffer_doc(w, &doc, r.id_len);
@@ -1845,6 +1854,7 @@ static int merge_segments(ns_writer *w)
 		}
 	}
 	ns_buf_free(&names);
+	ns_buf_free(&blk);
 	if (rc && !w->rc)
 		set_err(w, rc, ns_fmt("cannot merge segments: %s", ns_strerror(rc)));
 	return w->rc ? w->rc : rc;
