@@ -11,6 +11,7 @@ build-bench/bench_postings to exist.
 
     python3 bench/run.py [--quick] [--engines LIST] [--out DIR] [--work DIR]
                          [--keep] [--no-install] [--skip STEP,...]
+    python3 bench/run.py --only updates [--quick]     # that step alone
 
 Steps (each engine through its driver, bench/peers/README.md):
   setup     installs what is missing (bench/peers/install.sh, gnuplot-nox,
@@ -21,6 +22,11 @@ Steps (each engine through its driver, bench/peers/README.md):
   index     every engine's driver on the same stream, plus the nsearch CLI
             on the original files; /usr/bin/time -v gives peak memory;
             several runs, medians kept
+  updates   nsearch alone (the peers' drivers only build from scratch): on
+            a private copy of Reuters' files, full build, update with
+            nothing changed, with 1% of the files edited, 1% new, 1%
+            deleted, optimize; segments after each; then the query results
+            must equal a rebuilt index's (else the run fails)
   codec     build-bench/bench_postings on the nsearch index of the largest
             collection: real doc-id gaps, tfs and positions
   query     the benchmark-game queries in TOP_10 and COUNT modes, one
@@ -74,11 +80,13 @@ def log(msg):
     print("[bench %2d:%02d] %s" % (t // 60, t % 60, msg), file=sys.stderr, flush=True)
 
 
-def find_shared():
+def find_shared(required=True):
     for d in (os.environ.get("SHARED"), os.path.join(ROOT, "..", "shared"), "/work/shared"):
         if d and os.path.isdir(os.path.join(d, "data")):
             return os.path.abspath(d)
-    sys.exit("run.py: cannot find shared/data (set SHARED=/path/to/shared)")
+    if required:
+        sys.exit("run.py: cannot find shared/data (set SHARED=/path/to/shared)")
+    return None
 
 
 def median(xs):
@@ -301,6 +309,14 @@ def nsearch_stats(idx):
                          capture_output=True, text=True, check=True).stdout
     st = {}
     for line in out.splitlines():
+        m = re.search(r"\(generation (\d+), (\d+) segments?\)", line)
+        if m:
+            st["generation"], st["segments"] = int(m.group(1)), int(m.group(2))
+            continue
+        m = re.match(r"^deleted:\s+(\d+)", line)
+        if m:
+            st["deleted"] = int(m.group(1))
+            continue
         m = re.match(r"^([a-z ]+):\s+(\d+) bytes", line)
         if m:
             st["bytes_" + m.group(1).strip().replace(" ", "_")] = int(m.group(2))
@@ -401,6 +417,293 @@ def index_collection(name, stream, src_dir, engines, runs, work, res):
             "share_no_store": (tot - store) / in_bytes,
         }
     res["indexing"][name] = out
+
+
+# ---- incremental updates -------------------------------------------------------
+
+# Queries compared between the updated index and a rebuilt one: the usual
+# operators, and "nsbench", the word of the lines the steps append (it
+# matches exactly the edited and added documents).
+UPDATE_QUERIES = ["oil prices", '"interest rates"', "+bank -japan",
+                  "wheat AND (corn OR soybeans)", "dollar yen trade deficit", "nsbench"]
+UPDATE_K = 100
+
+
+def list_files(src):
+    """(relative paths of the regular files under src, sorted; their bytes)."""
+    rel, size = [], 0
+    for d, dirs, names in os.walk(src):
+        for n in names:
+            p = os.path.join(d, n)
+            if os.path.isfile(p) and not os.path.islink(p):
+                rel.append(os.path.relpath(p, src))
+                size += os.path.getsize(p)
+    rel.sort()
+    return rel, size
+
+
+def private_dir(work, need):
+    """A new directory for a copy of `need` bytes of small files: on tmpfs
+    (/dev/shm) when it has room, since creating some 20,000 files on this
+    kind of disk takes 5-13 s; else under work.  Returns (path, where)."""
+    try:
+        st = os.statvfs("/dev/shm")
+        if os.access("/dev/shm", os.W_OK) and st.f_bavail * st.f_frsize > 4 * need + (1 << 28):
+            return tempfile.mkdtemp(prefix="nsbench-updates.", dir="/dev/shm"), "tmpfs"
+    except OSError:
+        pass
+    return tempfile.mkdtemp(prefix="updates-docs.", dir=work), "work directory"
+
+
+def copy_tree(src, dst, rel):
+    """Copies the files rel (relative to src) into dst: contents only (new
+    files, new mtimes, never links)."""
+    for r in rel:
+        q = os.path.join(dst, r)
+        os.makedirs(os.path.dirname(q), exist_ok=True)
+        shutil.copyfile(os.path.join(src, r), q)
+
+
+def append_line(path, line):
+    """Appends a line to path and moves its mtime forward by at least 1 s."""
+    old = os.stat(path).st_mtime_ns
+    with open(path, "ab") as f:
+        f.write(b"\n" + line.encode() + b"\n")
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, max(st.st_mtime_ns, old + 10**9)))
+
+
+def query_sets(idx, queries):
+    """{query: [(id, score rounded to 4 decimals)...]} of `nsearch query
+    --json -k UPDATE_K` on idx."""
+    out = {}
+    for q in queries:
+        r = subprocess.run([os.path.join(BB, "nsearch"), "--index", idx, "query", "--json",
+                            "-k", str(UPDATE_K), q], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("nsearch query %r failed (exit %d): %s"
+                               % (q, r.returncode, r.stderr.strip()[-300:]))
+        hits = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+        out[q] = [(h["id"], round(h["score"], 4)) for h in hits]
+    return out
+
+
+def compare_sets(got, want):
+    """Compares two query_sets() answers as sets of (id, rounded score).
+    When a list holds UPDATE_K hits, the documents tied with the last score
+    may be others (equal scores are ordered by document number, which
+    differs between the two indexes): there the scores are compared, not
+    the ids.  Returns (differences, queries where that rule was needed)."""
+    diffs, ties = [], 0
+    for q, w in want.items():
+        g = got.get(q, [])
+        a, b = set(g), set(w)
+        if a == b:
+            continue
+        cut = min(s for _, s in w) if len(w) == UPDATE_K and w else None
+        if (cut is not None and len(g) == len(w)
+                and sorted(s for _, s in g) == sorted(s for _, s in w)
+                and {x for x in a if x[1] > cut} == {x for x in b if x[1] > cut}):
+            ties += 1
+            continue
+        diffs.append("%s: %d hits only in the updated index (e.g. %s), %d only in the rebuilt "
+                     "one (e.g. %s)" % (q, len(a - b), sorted(a - b)[:2], len(b - a),
+                                        sorted(b - a)[:2]))
+    return diffs, ties
+
+
+def update_bench(src, work, runs, res, keep=False):
+    """nsearch's incremental updates on a private copy of src (Reuters'
+    docs/): `runs` repetitions of full build, update with nothing changed,
+    with 1% of the files edited, 1% new files, 1% deleted, then optimize;
+    the copy is restored to src's contents before each repetition.  Then
+    the queries of UPDATE_QUERIES must give the same results as a rebuilt
+    index of the same files (res["updates"]["check"]["result"])."""
+    ns = os.path.join(BB, "nsearch")
+    if not os.path.isdir(src):
+        msg = "incremental updates skipped: %s not found" % src
+        log(msg)
+        res["notes"].append(msg)
+        return
+    if subprocess.run([ns, "help", "optimize"], capture_output=True).returncode != 0:
+        sys.exit("run.py: build-bench/nsearch has no incremental updates (built before "
+                 "them?): run `make bench-quick`, or `make BUILD=build-bench "
+                 "OPT=\"-O2 -DNDEBUG\" build-bench/nsearch`")
+    src = os.path.realpath(src)
+    files, size = list_files(src)
+    # the documents on tmpfs when possible (fast to copy), the indexes on disk
+    ddir, where = private_dir(work, size)
+    tmp = tempfile.mkdtemp(prefix="updates.", dir=work)
+    for d in (ddir, tmp):
+        d = os.path.realpath(d)
+        if d.startswith(src + os.sep) or src.startswith(d + os.sep) or d == src:
+            sys.exit("run.py: the private copy %s would overlap %s" % (d, src))
+    docs = os.path.join(ddir, "docs")
+    idx, ref = os.path.join(tmp, "idx"), os.path.join(tmp, "ref.idx")
+    try:
+        t = time.monotonic()
+        copy_tree(src, docs, files)
+        log("updates: copied %d files (%.0f MB) of %s to %s (%.1f s)"
+            % (len(files), size / 1e6, src, docs, time.monotonic() - t))
+        if len(files) < 3:
+            res["notes"].append("incremental updates skipped: %d files in %s" % (len(files), src))
+            return
+        nf = len(files)
+        n = max(1, int(round(nf / 100.0)))
+        pick = lambda off: [files[i * nf // n + off] for i in range(n)]
+        edited, sources, deleted = pick(0), pick(1), pick(2)
+        added = ["nsbench-new-%05d.txt" % i for i in range(n)]
+
+        def edit():
+            for i, f in enumerate(edited):
+                append_line(os.path.join(docs, f), "nsbench edit %d" % i)
+
+        def add():
+            for i, (f, new) in enumerate(zip(sources, added)):
+                with open(os.path.join(src, f), "rb") as a, open(os.path.join(docs, new), "wb") as b:
+                    b.write(a.read() + b"\nnsbench new %d\n" % i)
+
+        def delete():
+            for f in deleted:
+                os.unlink(os.path.join(docs, f))
+
+        def restore():
+            for f in edited + deleted:
+                shutil.copyfile(os.path.join(src, f), os.path.join(docs, f))
+            for f in added:
+                if os.path.exists(os.path.join(docs, f)):
+                    os.unlink(os.path.join(docs, f))
+
+        upd = [ns, "--index", idx, "index", docs]
+        # (key, label, command shown, what to do to the files first, command)
+        steps = [
+            ("full", "full build", "index --rebuild DIR", None,
+             [ns, "--index", idx, "index", "--rebuild", docs]),
+            ("unchanged", "update, nothing changed", "index DIR", None, upd),
+            ("edited", "update, %d files edited (1%%)" % n, "index DIR", edit, upd),
+            ("added", "update, %d new files (1%%)" % n, "index DIR", add, upd),
+            ("deleted", "update, %d files deleted (1%%)" % n, "index DIR", delete, upd),
+            ("optimize", "optimize", "optimize", None, [ns, "--index", idx, "optimize"]),
+        ]
+        raw = {k: [] for k, *_ in steps}
+        after = {}
+        answers = []  # (repetition, state, query_sets)
+        for r in range(runs):
+            if r:
+                restore()
+            for key, label, _, prep, cmd in steps:
+                if prep:
+                    prep()
+                o, m, err = run_timed(cmd)
+                st = nsearch_stats(idx)
+                said = [x for x in (o + err).splitlines()
+                        if re.match(r"(indexed|updated index|optimized)\b", x)]
+                m["summary"] = said[-1] if said else ""
+                raw[key].append(m)
+                after[key] = st
+                log("updates run %d: %s: %.2f s, %s segment(s), %s documents, %s deleted"
+                    % (r + 1, label, m["wall"], st.get("segments"), st.get("documents"),
+                       st.get("deleted", 0)))
+                if key in ("deleted", "optimize"):
+                    answers.append((r + 1, "after %s" % key, query_sets(idx, UPDATE_QUERIES)))
+        _, refm, _ = run_timed([ns, "--index", ref, "index", "--rebuild", docs])
+        refst = nsearch_stats(ref)
+        want = query_sets(ref, UPDATE_QUERIES)
+        diffs, ties = [], 0
+        for r, state, got in answers:
+            d, t_ = compare_sets(got, want)
+            ties += t_
+            diffs += ["run %d, %s: %s" % (r, state, x) for x in d]
+        for key in ("deleted", "optimize"):
+            if after[key].get("documents") != refst.get("documents"):
+                diffs.append("%s: %s documents, the rebuilt index %s" % (
+                    key, after[key].get("documents"), refst.get("documents")))
+        out = {"collection": "reuters", "files": nf, "files_changed": n, "runs": runs,
+               "files_on": where,
+               "steps": [], "check": {
+                   "queries": UPDATE_QUERIES, "k": UPDATE_K,
+                   "states": ["after deleted", "after optimize"],
+                   "compared": len(answers) * len(UPDATE_QUERIES),
+                   "hits": sum(len(v) for v in want.values()),
+                   "tied_at_cut": ties, "reference_seconds": refm["wall"],
+                   "result": "identical" if not diffs else "DIFFERENT",
+                   "differences": diffs[:20]}}
+        for key, label, shown, _, _ in steps:
+            ms = raw[key]
+            out["steps"].append({
+                "step": key, "label": label, "command": "nsearch --index IDX " + shown,
+                "seconds": median([m["wall"] for m in ms]),
+                "seconds_all": [round(m["wall"], 3) for m in ms],
+                "cpu_seconds": median([m.get("user", 0) + m.get("sys", 0) for m in ms]),
+                "peak_rss_mb": median([m.get("rss_mb", 0) for m in ms]) or None,
+                "segments": after[key].get("segments"),
+                "documents": after[key].get("documents"),
+                "deleted": after[key].get("deleted", 0),
+                "index_bytes": after[key].get("bytes_total"),
+                "summary": ms[-1]["summary"]})
+        res["updates"] = out
+        if diffs:
+            msg = ("incremental updates: query results of the updated index DIFFER from a "
+                   "rebuilt index's: " + "; ".join(diffs[:5]))
+            log("ERROR: " + msg)
+            res["notes"].insert(0, msg)
+            res["failed"] = res.get("failed", []) + ["updates"]
+        else:
+            log("updates: %d query answers identical to a rebuilt index's"
+                % (len(answers) * len(UPDATE_QUERIES)))
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(ddir, ignore_errors=True)
+        else:
+            log("updates: kept %s and %s" % (ddir, tmp))
+
+
+def render_updates(u):
+    L = ["## Incremental updates (nsearch only)", ""]
+    L.append("nsearch alone: the peers' drivers only build an index from scratch (bench/peers/"
+             "README.md), so they have nothing to compare here. A private copy of the %s "
+             "collection's %s files (docs/) %s, the index on disk in the work directory; "
+             "1%% = %s files, "
+             "each step's changes "
+             "made before it is timed: *edited* appends a line to files and moves their "
+             "mtime forward, *new* adds files (the text of other documents plus a line), "
+             "*deleted* removes yet other files. Each repetition restores the copy and runs "
+             "the steps in order from a full build; *seconds* is the %s, "
+             "*CPU s* user + system (medians too); segments, documents and deleted "
+             "(still stored, marked deleted) are what `nsearch stats` shows after the step. "
+             "IDX is the index, DIR the copy, and `nsearch` is build-bench/nsearch."
+             % (u["collection"], "{:,}".format(u["files"]),
+                "on tmpfs (/dev/shm: creating that many files on disk takes 5-13 s here)"
+                if u.get("files_on") == "tmpfs" else "in the work directory",
+                "{:,}".format(u["files_changed"]),
+                "median wall time of %d repetitions" % u["runs"] if u["runs"] > 1
+                else "wall time of one repetition"))
+    L.append("")
+    L.append("| step | command | seconds | CPU s | peak MB | segments | documents | deleted "
+             "| index MB | nsearch's summary |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
+    for s in u["steps"]:
+        L.append("| %s | `%s` | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            s["label"], s["command"], fmt(s["seconds"], 2), fmt(s["cpu_seconds"], 2),
+            fmt(s["peak_rss_mb"], 0), s["segments"], "{:,}".format(s["documents"] or 0),
+            "{:,}".format(s["deleted"] or 0), fmt((s["index_bytes"] or 0) / 1e6, 1),
+            s["summary"].replace("|", "\\|")))
+    L.append("")
+    c = u["check"]
+    L.append("Check: after the deletions (several segments) and after optimize, in every "
+             "repetition, `nsearch --index IDX query --json -k %d QUERY` for %d queries (%s) against "
+             "`nsearch --index REF index --rebuild DIR` on the same files, compared as sets of "
+             "(id, score rounded to 4 decimals)%s: **%s**%s." % (
+                 c["k"], len(c["queries"]), ", ".join("`%s`" % q for q in c["queries"]),
+                 "; when %d hits come back, the documents tied with the %dth score may differ "
+                 "(equal scores are ordered by document number) and only their scores are "
+                 "compared, which %d of the %d answers needed" % (
+                     c["k"], c["k"], c["tied_at_cut"], c["compared"]),
+                 c["result"], "" if c["result"] == "identical" else
+                 " — " + "; ".join(c["differences"][:5])))
+    L.append("")
+    return L
 
 
 # ---- queries -----------------------------------------------------------------
@@ -799,6 +1102,9 @@ def render_md(res):
                 b["bits_no_store"], b["bits_total"], 100 * b["share_no_store"]))
     L.append("")
 
+    if res.get("updates"):
+        L += render_updates(res["updates"])
+
     # -- codec
     cd = res.get("codec")
     if cd:
@@ -1045,7 +1351,13 @@ def main():
                     "growth runs (FTS5 TOP_10) are skipped when they would not fit")
     ap.add_argument("--render", metavar="JSON",
                     help="only print the Markdown of an earlier latest.json")
-    ap.add_argument("--skip", default="", help="steps to skip: codec,growth,queries")
+    ap.add_argument("--update-runs", type=int, default=3,
+                    help="repetitions of the incremental-update steps (default 3; 1 with "
+                    "--quick)")
+    ap.add_argument("--skip", default="", help="steps to skip: updates,codec,growth,queries")
+    ap.add_argument("--only", choices=["updates"],
+                    help="run only this step and print its Markdown and JSON (nothing is "
+                    "installed, built or written to the results directory)")
     args = ap.parse_args()
     if args.render:
         with open(args.render) as f:
@@ -1054,10 +1366,13 @@ def main():
     args.engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     skip = set(s.strip() for s in args.skip.split(",") if s.strip())
     if args.quick:
+        args.update_runs = 1
         args.reuters_runs = 1
         args.warmup = min(args.warmup, 5)
         args.repeat = min(args.repeat, 3)
         args.passages = 50
+    if args.only:
+        return only(args)
     outdir = args.out or os.path.join(ROOT, "build-bench/results" if args.quick else "bench/results")
     os.makedirs(outdir, exist_ok=True)
     shared = find_shared()
@@ -1110,6 +1425,13 @@ def main():
         streams = export_streams(work, specs)
         index_collection("reuters", streams["reuters"], reuters_src, engines,
                          args.reuters_runs, work, res)
+        if "updates" not in skip:
+            try:
+                update_bench(reuters_src, work, args.update_runs, res, args.keep)
+            except RuntimeError as ex:
+                log("ERROR: updates: %s" % ex)
+                res["notes"].append("incremental updates failed: %s" % str(ex)[:300])
+                res.setdefault("failed", []).append("updates")
         if big != "reuters":
             index_collection(big, streams[big], big_src, engines, args.enwiki_runs, work, res)
         if "codec" not in skip:
@@ -1163,6 +1485,35 @@ def main():
         f.write(md)
     print(md)
     log("wrote %s/latest.json, latest.md%s" % (outdir, ", latency.png" if png else ""))
+    if res.get("failed"):
+        sys.exit("run.py: FAILED: %s (see the notes in latest.md)" % ", ".join(res["failed"]))
+
+
+def only(args):
+    """--only updates: that step alone, its Markdown and JSON on stdout."""
+    shared = find_shared(required=False)
+    if not shared:
+        print("run.py: shared/data not found (set SHARED=/path/to/shared): incremental "
+              "updates skipped", file=sys.stderr)
+        return
+    if not os.access(os.path.join(BB, "nsearch"), os.X_OK):
+        sys.exit("run.py: build-bench/nsearch is missing (run `make bench-quick`)")
+    res = {"notes": []}
+    work = args.work or tempfile.mkdtemp(prefix="nsbench.", dir="/tmp")
+    os.makedirs(work, exist_ok=True)
+    try:
+        update_bench(os.path.join(shared, "data", "reuters21578", "docs"), work,
+                     args.update_runs, res, args.keep)
+    finally:
+        if not args.keep and not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    for n in res["notes"]:
+        print("Note: " + n)
+    if res.get("updates"):
+        print("\n".join(render_updates(res["updates"])))
+        print(json.dumps(res["updates"], indent=1, ensure_ascii=False))
+    if res.get("failed"):
+        sys.exit("run.py: FAILED: incremental updates")
 
 
 if __name__ == "__main__":
