@@ -174,7 +174,10 @@ struct ns_writer {
 	ns_strmap dterms;  /* scratch: a deleted document's terms */
 	uint64_t *dtf;
 	size_t dtf_cap;
-	ns_buf dtext;
+	ns_buf dtext;      /* a store block of the base (dblk_seg, dblk_no) */
+	uint32_t dblk_seg;
+	uint64_t dblk_no;
+	int dblk_ok;
 
 	/* the global vocabulary and buffered postings */
 	ns_strmap terms;   /* stem -> term id (entry index) */
@@ -420,13 +423,25 @@ static int delete_doc(ns_writer *w, uint32_t si, uint32_t d)
 		}
 		NS_TRY(ns_dels_make_mutable(dl, s->n_docs));
 	}
-	w->dtext.len = 0;
-	NS_TRY(ns_seg_text(s, d, &w->dtext));
+	/* the document's store block, inflated once for the documents of a
+	** changed collection file, which lie side by side */
+	ns_docrec r;
+	NS_TRY(ns_seg_doc(s, d, &r));
+	if (!w->dblk_ok || w->dblk_seg != si || w->dblk_no != r.block) {
+		w->dblk_ok = 0;
+		NS_TRY(ns_seg_block(s, r.block, &w->dtext));
+		w->dblk_ok = 1;
+		w->dblk_seg = si;
+		w->dblk_no = r.block;
+	}
+	if (r.block_off > w->dtext.len || r.text_len > w->dtext.len - r.block_off)
+		return NS_ECORRUPT;
 	ns_strmap_clear(&w->dterms);
 	ns_tokenizer tz;
 	ns_token tok;
 	uint32_t pos = 0;
-	ns_tok_init(&tz, (const char *)w->dtext.p, w->dtext.len);
+	ns_tok_init(&tz, (const char *)w->dtext.p + r.block_off,
+	            (size_t)r.text_len);
 	while (ns_tok_next(&tz, &tok)) {
 		size_t sl;
 		const char *t = ns_stem(w->stem, tok.text, tok.len, &sl);
