@@ -364,8 +364,11 @@ static int run_walk(int kind, int argc, char **argv)
 		free(err);
 		return rc == NS_EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 	}
-	if (ns_writer_rebuilding(c.w))
-		cli_warn("the index in '%s' cannot be read; building a new one",
+	if (ns_writer_rebuilding(c.w) == NS_EVERSION)
+		cli_warn("the index in '%s' was written by another format version; "
+		         "building a new one", cli_index_dir);
+	else if (ns_writer_rebuilding(c.w))
+		cli_warn("the index in '%s' is damaged; building a new one",
 		         cli_index_dir);
 	c.base = ns_writer_base(c.w);
 	if (c.base && (rc = load_base(&c))) {

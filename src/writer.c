@@ -157,7 +157,8 @@ struct ns_writer {
 	int lock_fd;
 	int rc;
 	int committed;
-	int old_unreadable; /* the previous manifest could not be read */
+	int old_unreadable; /* NS_ECORRUPT or NS_EVERSION when the previous
+	                       generation could not be read, else 0 */
 	char *errmsg;
 	ns_manifest old;
 	uint32_t seg_no;
@@ -545,7 +546,7 @@ static int base_open(ns_writer *w, const char *lang_opt, char **msg)
 	int rc = ns_index_open(w->dir, &w->base, &err);
 	if (rc == NS_ECORRUPT || rc == NS_EVERSION || rc == NS_ENOTFOUND) {
 		ns_free(err);
-		w->old_unreadable = rc != NS_ENOTFOUND;
+		w->old_unreadable = rc != NS_ENOTFOUND ? rc : 0;
 		w->mode = NS_WRITE_REPLACE;
 		return NS_OK;
 	}
@@ -644,7 +645,7 @@ int ns_writer_open(const char *dir, const ns_writer_options *opt,
 	} else if (rc == NS_ECORRUPT || rc == NS_EVERSION) {
 		/* A damaged or older-format index: a full build replaces it.  Its
 		** files stay until the new generation is published. */
-		w->old_unreadable = 1;
+		w->old_unreadable = rc;
 		memset(&w->old, 0, sizeof w->old);
 	} else {
 		char *m = ns_fmt("cannot read the index manifest: %s",

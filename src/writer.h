@@ -26,8 +26,8 @@ int ns_writer_delete_at(ns_writer *w, uint32_t si, uint32_t d);
 ** NS_DONE when there is none, NS_ECORRUPT. */
 int ns_writer_find(ns_writer *w, const char *id, uint32_t *si, uint32_t *d);
 
-/* Whether the update became a full build because the index could not be
-** read (damaged, or written by another format version). */
+/* Why an update became a full build: NS_ECORRUPT (the index is damaged)
+** or NS_EVERSION (written by another format version); 0 when it did not. */
 int ns_writer_rebuilding(const ns_writer *w);
 
 #endif
