@@ -3,6 +3,7 @@
 ** helpers for the subcommands.
 */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -43,6 +44,40 @@ int cli_usage(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, "Try 'nsearch %s--help' for more information.\n",
 	        cmd ? cmd : "");
 	return EXIT_USAGE;
+}
+
+int cli_simple_opts(const char *cmd, int argc, char **argv, int *quiet,
+                    int operands)
+{
+	static const struct option opts[] = {
+	    {"index", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {NULL, 0, NULL, 0}};
+	char prefix[32];
+	snprintf(prefix, sizeof prefix, "%s ", cmd);
+	int o;
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, quiet ? "qh" : "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'i': cli_index_dir = optarg; break;
+		case 'h': cli_help(cmd, stdout); return 0;
+		case 'q':
+			if (quiet) { /* a command without --quiet refuses it */
+				*quiet = 1;
+				break;
+			}
+			return cli_usage(prefix, "unknown or incomplete option '%s'",
+			                 argv[optind - 1]);
+		default:
+			return cli_usage(prefix, "unknown or incomplete option '%s'",
+			                 argv[optind - 1]);
+		}
+	}
+	if (!operands && optind < argc)
+		return cli_usage(prefix, "unexpected argument '%s'", argv[optind]);
+	return -1;
 }
 
 int cli_parse_size(const char *s, size_t *out)

@@ -22,6 +22,12 @@ int cli_usage(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cli_help(const char *cmd, FILE *out);
 /* Parses a non-negative number; 0 on success. */
+/* Parses the options of the small commands: --index, --help and, when
+** quiet is not NULL, -q/--quiet; operands (left from optind) are refused
+** unless `operands`.  @return -1 to go on, else the exit status (0 after
+** --help, EXIT_USAGE on a bad option). */
+int cli_simple_opts(const char *cmd, int argc, char **argv, int *quiet,
+                    int operands);
 int cli_parse_size(const char *s, size_t *out);
 int cli_parse_double(const char *s, double *out);
 /* Parses a size with an optional K, M or G suffix (powers of 1024). */

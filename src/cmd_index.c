@@ -492,35 +492,10 @@ static int open_update(const char *cmd, int merge, ns_writer **w)
 	return 0;
 }
 
-static int simple_opts(const char *cmd, int argc, char **argv, int *quiet)
-{
-	static const struct option opts[] = {
-	    {"index", required_argument, NULL, 'i'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
-	char usage[32];
-	snprintf(usage, sizeof usage, "%s ", cmd);
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-		switch (o) {
-		case 'i': cli_index_dir = optarg; break;
-		case 'q': *quiet = 1; break;
-		case 'h': cli_help(cmd, stdout); return -1;
-		default:
-			return cli_usage(usage, "unknown or incomplete option '%s'",
-			                 argv[optind - 1]);
-		}
-	}
-	return 0;
-}
-
 int cmd_delete(int argc, char **argv)
 {
-	int quiet = 0, rc = simple_opts("delete", argc, argv, &quiet);
-	if (rc) return rc < 0 ? 0 : rc;
+	int quiet = 0, rc = cli_simple_opts("delete", argc, argv, &quiet, 1);
+	if (rc >= 0) return rc;
 	if (optind >= argc)
 		return cli_usage("delete ", "delete needs at least one document id");
 	ns_writer *w;
@@ -554,10 +529,8 @@ int cmd_delete(int argc, char **argv)
 
 int cmd_optimize(int argc, char **argv)
 {
-	int quiet = 0, rc = simple_opts("optimize", argc, argv, &quiet);
-	if (rc) return rc < 0 ? 0 : rc;
-	if (optind < argc)
-		return cli_usage("optimize ", "unexpected argument '%s'", argv[optind]);
+	int quiet = 0, rc = cli_simple_opts("optimize", argc, argv, &quiet, 0);
+	if (rc >= 0) return rc;
 	ns_writer *w;
 	if ((rc = open_update("optimize", NS_MERGE_ALL, &w))) return rc;
 	double t0 = now();

@@ -1,41 +1,14 @@
 /*
 ** cmd_misc.c -- `nsearch stats`, `nsearch check` and `nsearch langs`.
 */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-/* Parses the options every small command shares: --index and --help. */
-static int simple_opts(const char *cmd, int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"index", required_argument, NULL, 'i'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
-	char prefix[32];
-	snprintf(prefix, sizeof prefix, "%s ", cmd);
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'i': cli_index_dir = optarg; break;
-		case 'h': cli_help(cmd, stdout); return 0;
-		default:
-			return cli_usage(prefix, "unknown or incomplete option '%s'",
-			                 argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage(prefix, "unexpected argument '%s'", argv[optind]);
-	return -1;
-}
-
 int cmd_stats(int argc, char **argv)
 {
-	int rc = simple_opts("stats", argc, argv);
+	int rc = cli_simple_opts("stats", argc, argv, NULL, 0);
 	if (rc >= 0) return rc;
 	ns_index *ix;
 	char *err = NULL;
@@ -87,7 +60,7 @@ static void report(void *ctx, const char *line)
 
 int cmd_check(int argc, char **argv)
 {
-	int rc = simple_opts("check", argc, argv);
+	int rc = cli_simple_opts("check", argc, argv, NULL, 0);
 	if (rc >= 0) return rc;
 	rc = ns_index_check(cli_index_dir, report, NULL);
 	/* the report went to stdout, the verdict goes to stderr: flush, so
@@ -113,7 +86,7 @@ int cmd_check(int argc, char **argv)
 
 int cmd_langs(int argc, char **argv)
 {
-	int rc = simple_opts("langs", argc, argv);
+	int rc = cli_simple_opts("langs", argc, argv, NULL, 0);
 	if (rc >= 0) return rc;
 	for (const char *const *l = ns_languages(); *l; l++) printf("%s\n", *l);
 	return 0;
