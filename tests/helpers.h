@@ -1,8 +1,11 @@
 /*
-** helpers.h -- shared helpers of the index, search, corrupt and cli suites:
-** temporary directories, small file utilities, a seeded PRNG, building an
-** index from an array of strings through the public API, and running the
-** nsearch binary with its stdout, stderr and exit status captured.
+** helpers.h -- shared helpers of the suites: temporary directories, small
+** file utilities, a seeded PRNG, the sample corpus, building an index from
+** an array of strings through the public API, forking and waiting for
+** children, and running the nsearch binary (or a shell command) with its
+** output and exit status captured.  Only nsearch.h is used, so that the
+** suites that see the library as an embedder does (api, install,
+** relevance) can use these too.
 **
 ** Everything is `static inline` so that a suite that does not use a helper
 ** gets no unused-function warning.  Helpers that fail on a broken test
@@ -17,6 +20,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +90,43 @@ static inline void th_rmrf(const char *path)
 	if (path && path[0]) nftw(path, th_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* th_rmrf of a tree where a test took away permissions (chmod 000 does
+** not stop root, but the suites may run as another user). */
+static inline void th_rmrf_chmod(const char *path)
+{
+	if (!path || !path[0]) return;
+	char *cmd = malloc(strlen(path) + 64);
+	cr_assert_not_null(cmd);
+	sprintf(cmd, "chmod -R u+rwx '%s' 2>/dev/null", path);
+	if (system(cmd) != 0) { /* best effort */
+	}
+	free(cmd);
+	th_rmrf(path);
+}
+
+/* For suites whose tests each make their own directory: the one of the
+** running test, recorded by th_mkdtemp_test() and removed by
+** th_cleanup_test(), the suite's .fini, even when an assertion stopped the
+** test.  (A function's static: a static array in a header would warn in the
+** suites that do not use it.) */
+static inline char *th_test_tmp(void)
+{
+	static char dir[PATH_MAX];
+	return dir;
+}
+
+static inline void th_mkdtemp_test(char *buf, size_t size, const char *tag)
+{
+	th_mkdtemp(buf, size, tag);
+	snprintf(th_test_tmp(), PATH_MAX, "%s", buf);
+}
+
+static inline void th_cleanup_test(void)
+{
+	th_rmrf(th_test_tmp());
+	th_test_tmp()[0] = 0;
+}
+
 /* "a/b" in a caller-owned string. */
 static inline char *th_path(const char *dir, const char *name)
 {
@@ -95,12 +137,10 @@ static inline char *th_path(const char *dir, const char *name)
 	return p;
 }
 
-/* Reads a whole file; *n gets its size.  NULL if it cannot be opened.  The
-** buffer has a terminating NUL after the data (not counted in *n). */
-static inline char *th_read_file(const char *path, size_t *n)
+/* Reads f to its end (a file, a pipe); *n (may be NULL) gets the length.
+** The buffer has a terminating NUL after the data (not counted in *n). */
+static inline char *th_read_stream(FILE *f, size_t *n)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) return NULL;
 	size_t cap = 4096, len = 0;
 	char *p = malloc(cap + 1);
 	cr_assert_not_null(p);
@@ -113,9 +153,19 @@ static inline char *th_read_file(const char *path, size_t *n)
 			cr_assert_not_null(p);
 		}
 	}
-	fclose(f);
 	p[len] = 0;
 	if (n) *n = len;
+	return p;
+}
+
+/* Reads a whole file as th_read_stream does.  NULL if it cannot be
+** opened. */
+static inline char *th_read_file(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) return NULL;
+	char *p = th_read_stream(f, n);
+	fclose(f);
 	return p;
 }
 
@@ -130,6 +180,14 @@ static inline void th_write_file(const char *path, const void *data, size_t n)
 static inline void th_write_str(const char *path, const char *s)
 {
 	th_write_file(path, s, strlen(s));
+}
+
+/* Removes dir/name, which must exist. */
+static inline void th_remove(const char *dir, const char *name)
+{
+	char *p = th_path(dir, name);
+	cr_assert_eq(unlink(p), 0, "unlink %s: %s", p, strerror(errno));
+	free(p);
 }
 
 static inline int th_exists(const char *path)
@@ -150,6 +208,22 @@ static inline int th_cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Sorts items[0..n) and joins them, `after` following each, into one
+** caller-owned string: lists compared as strings, so that an assertion
+** prints both whole.  items may be NULL when n is 0. */
+static inline char *th_join_sorted(const char **items, size_t n,
+                                   const char *after)
+{
+	size_t total = 1, al = strlen(after);
+	for (size_t i = 0; i < n; i++) total += strlen(items[i]) + al;
+	if (n) qsort(items, n, sizeof *items, th_cmp_str);
+	char *s = malloc(total), *p = s;
+	cr_assert_not_null(s);
+	for (size_t i = 0; i < n; i++) p += sprintf(p, "%s%s", items[i], after);
+	*p = 0;
+	return s;
+}
+
 /* Sorted names of the entries of dir (without "." and ".."), as one
 ** newline-separated caller-owned string, e.g. "lock\nmanifest\n". */
 static inline char *th_list_dir(const char *dir)
@@ -157,26 +231,17 @@ static inline char *th_list_dir(const char *dir)
 	DIR *d = opendir(dir);
 	cr_assert_not_null(d, "opendir %s: %s", dir, strerror(errno));
 	char **names = NULL;
-	size_t n = 0, total = 1;
+	size_t n = 0;
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
 		names = realloc(names, (n + 1) * sizeof *names);
 		cr_assert_not_null(names);
-		names[n] = strdup(e->d_name);
-		total += strlen(e->d_name) + 1;
-		n++;
+		names[n++] = strdup(e->d_name);
 	}
 	closedir(d);
-	if (n) qsort(names, n, sizeof *names, th_cmp_str);
-	char *s = malloc(total);
-	cr_assert_not_null(s);
-	s[0] = 0;
-	for (size_t i = 0; i < n; i++) {
-		strcat(s, names[i]);
-		strcat(s, "\n");
-		free(names[i]);
-	}
+	char *s = th_join_sorted((const char **)names, n, "\n");
+	for (size_t i = 0; i < n; i++) free(names[i]);
 	free(names);
 	return s;
 }
@@ -225,6 +290,20 @@ static inline void th_copy_flat_dir(const char *src, const char *dst)
 	closedir(d);
 }
 
+/* The first of the directories cand[0..n) that holds the file `probe`
+** (test data found from wherever the suite runs); NULL if none does. */
+static inline const char *th_find_dir(const char *const *cand, size_t n,
+                                      const char *probe)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *p = th_path(cand[i], probe);
+		int ok = th_exists(p);
+		free(p);
+		if (ok) return cand[i];
+	}
+	return NULL;
+}
+
 /* The sample corpus (the 5 files of corpus/): $NSEARCH_CORPUS, else
 ** "corpus" in the current directory (make runs the tests from the top of the
 ** tree), else the source tree of this file.  NULL if none is found. */
@@ -234,13 +313,35 @@ static inline const char *th_corpus_dir(void)
 	                                   "/work/main/corpus"};
 	const char *env = getenv("NSEARCH_CORPUS");
 	if (env && *env) return env;
-	for (size_t i = 0; i < sizeof cand / sizeof *cand; i++) {
-		char *p = th_path(cand[i], "000_7b0ca459c2ec3e80.txt");
-		int ok = th_exists(p);
+	return th_find_dir(cand, sizeof cand / sizeof *cand,
+	                   "000_7b0ca459c2ec3e80.txt");
+}
+
+/* The texts of the sample corpus's files, in the order of their names,
+** into texts[] (caller frees each): at most `max` files are looked at.
+** Returns how many were read; 0 without a corpus. */
+static inline size_t th_corpus_texts(char **texts, size_t max)
+{
+	const char *corpus = th_corpus_dir();
+	DIR *d = corpus ? opendir(corpus) : NULL;
+	if (!d) return 0;
+	char **names = calloc(max ? max : 1, sizeof *names);
+	cr_assert_not_null(names);
+	size_t nn = 0, n = 0;
+	struct dirent *e;
+	while (nn < max && (e = readdir(d)))
+		if (e->d_name[0] != '.') names[nn++] = strdup(e->d_name);
+	closedir(d);
+	qsort(names, nn, sizeof *names, th_cmp_str);
+	for (size_t i = 0; i < nn; i++) {
+		char *p = th_path(corpus, names[i]);
+		char *t = th_read_file(p, NULL);
+		if (t) texts[n++] = t;
 		free(p);
-		if (ok) return cand[i];
+		free(names[i]);
 	}
-	return NULL;
+	free(names);
+	return n;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -275,6 +376,14 @@ static inline void th_build_index(const char *dir, const char *const *texts,
 	ns_writer_close(w);
 }
 
+/* An ns_index_check() report callback that logs each line, so that a
+** failed check shows what it found. */
+static inline void th_log_check_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	cr_log_error("check: %s", line);
+}
+
 /* Opens the index in dir, asserting success. */
 static inline ns_index *th_open_index(const char *dir)
 {
@@ -306,24 +415,55 @@ static inline void th_proc_free(th_proc *p)
 	memset(p, 0, sizeof *p);
 }
 
-static inline char *th_slurp_fd(int fd, size_t *n)
+/* Forks, with stdio flushed first so that the child does not write the
+** parent's buffered output again. */
+static inline pid_t th_fork(void)
 {
-	size_t cap = 4096, len = 0;
-	char *p = malloc(cap + 1);
-	cr_assert_not_null(p);
-	lseek(fd, 0, SEEK_SET);
-	ssize_t got;
-	while ((got = read(fd, p + len, cap - len)) > 0) {
-		len += (size_t)got;
-		if (len == cap) {
-			cap *= 2;
-			p = realloc(p, cap + 1);
-			cr_assert_not_null(p);
-		}
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	return pid;
+}
+
+/* Waits for child pid: its exit code, or 128 + the signal that killed it
+** (as a shell reports it). */
+static inline int th_wait(pid_t pid)
+{
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
 	}
-	p[len] = 0;
-	*n = len;
-	return p;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The nsearch binary of this build, made absolute (the suites run it from
+** other directories), into buf: $NSEARCH_BIN, which `make test` sets, or ""
+** when it is unset or does not resolve.  buf has PATH_MAX bytes. */
+static inline void th_bin_path(char *buf)
+{
+	buf[0] = 0;
+	const char *bin = getenv("NSEARCH_BIN");
+	if (bin && *bin && realpath(bin, buf) == NULL) buf[0] = 0;
+}
+
+/* Criterion 2.4.1 runs .fini after a failed assertion but not after
+** cr_skip_test(): a skipping test runs the suite's fini first. */
+#define TH_SKIP(fini, ...)                                                 \
+	do {                                                                   \
+		fini();                                                            \
+		cr_skip_test(__VA_ARGS__);                                         \
+	} while (0)
+
+/* Appends the arguments first, ... (NULL-terminated) of ap to argv[n..],
+** then a NULL; argv has room for `max` pointers. */
+static inline void th_argv_va(const char **argv, size_t n, size_t max,
+                              const char *first, va_list ap)
+{
+	for (const char *a = first; a; a = va_arg(ap, const char *)) {
+		cr_assert_lt(n, max - 1);
+		argv[n++] = a;
+	}
+	argv[n] = NULL;
 }
 
 /* Runs argv (argv[0] is the program path) in directory cwd (NULL: the
@@ -356,10 +496,7 @@ static inline th_proc th_run(const char *const *argv, const char *cwd,
 			envp[k++] = environ[i];
 	for (size_t i = 0; i < ne; i++) envp[k++] = (char *)(uintptr_t)env[i];
 	envp[k] = NULL;
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	pid_t pid = th_fork();
 	if (pid == 0) {
 		int in = stdin_text ? fileno(fi) : open("/dev/null", O_RDONLY);
 		if (in < 0 || dup2(in, 0) < 0 || dup2(fileno(fo), 1) < 0 ||
@@ -370,16 +507,28 @@ static inline th_proc th_run(const char *const *argv, const char *cwd,
 		_exit(127);
 	}
 	free(envp);
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-	}
-	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	r.out = th_slurp_fd(fileno(fo), &r.out_len);
-	r.err = th_slurp_fd(fileno(fe), &r.err_len);
+	r.status = th_wait(pid);
+	/* the child wrote through its own descriptors: nothing is buffered */
+	rewind(fo);
+	rewind(fe);
+	r.out = th_read_stream(fo, &r.out_len);
+	r.err = th_read_stream(fe, &r.err_len);
 	fclose(fo);
 	fclose(fe);
 	fclose(fi);
 	return r;
+}
+
+/* Runs a shell command with popen(); returns its stdout (caller frees)
+** and sets *status to its exit code (-1 if it did not exit normally). */
+static inline char *th_popen(const char *cmd, int *status)
+{
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p, "popen %s: %s", cmd, strerror(errno));
+	char *out = th_read_stream(p, NULL);
+	int st = pclose(p);
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return out;
 }
 
 /* Number of '\n' in s. */

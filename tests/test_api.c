@@ -11,52 +11,15 @@
 **   ns_search_options_init, error returns and OUT parameters, the lifetime
 **   of result strings, the writer's rules.
 */
-#include <criterion/criterion.h>
-#include <errno.h>
-#include <ftw.h>
-#include <limits.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "nsearch.h"
+/* helpers.h uses nsearch.h and nothing else of the library */
+#include "helpers.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* The temporary directory of the running test (one a test), removed by
-** the suite's fini even when an assertion stops the test. */
-static char ta_tmp[PATH_MAX];
-
-static void ta_mkdtemp(char *buf, size_t size, const char *tag)
-{
-	snprintf(buf, size, "/tmp/nsearch-api-%s-XXXXXX", tag);
-	cr_assert_not_null(mkdtemp(buf), "mkdtemp: %s", strerror(errno));
-	snprintf(ta_tmp, sizeof ta_tmp, "%s", buf);
-}
-
-static int ta_rm_one(const char *path, const struct stat *st, int flag,
-                     struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void ta_rmrf(const char *path)
-{
-	nftw(path, ta_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void ta_cleanup(void)
-{
-	if (ta_tmp[0]) ta_rmrf(ta_tmp);
-	ta_tmp[0] = 0;
-}
-
-TestSuite(api, .fini = ta_cleanup);
+/* Each test makes its own directory; the suite's fini removes it. */
+TestSuite(api, .fini = th_cleanup_test);
 
 /* Path of a file of this build: $NSEARCH_ROOT/$NSEARCH_BUILD/name (set by
 ** `make test`), else next to $NSEARCH_BIN, else build/name. */
@@ -73,37 +36,7 @@ static void ta_build_path(char *buf, size_t size, const char *name)
 		snprintf(buf, size, "build/%s", name);
 }
 
-/* Runs a shell command; returns its stdout (caller frees) and sets *status
-** to its exit status (-1 if it did not exit normally). */
-static char *ta_run(const char *cmd, int *status)
-{
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p, "popen %s: %s", cmd, strerror(errno));
-	size_t cap = 4096, len = 0, got;
-	char *out = malloc(cap + 1);
-	cr_assert_not_null(out);
-	while ((got = fread(out + len, 1, cap - len, p)) > 0) {
-		len += got;
-		if (len == cap) {
-			out = realloc(out, (cap *= 2) + 1);
-			cr_assert_not_null(out);
-		}
-	}
-	out[len] = 0;
-	int st = pclose(p);
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	return out;
-}
-
 /* ---- a deterministic corpus ---------------------------------------------- */
-
-static uint64_t ta_rng(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 static const char *const vocab[] = {
     "storm",    "shadow",   "missile",  "cruise",   "river",   "danube",
@@ -126,13 +59,13 @@ static void ta_build_corpus(const char *dir)
 	int rc = ns_writer_open(dir, NULL, &w, &err);
 	cr_assert_eq(rc, NS_OK, "ns_writer_open: %s", err ? err : "?");
 	cr_assert_null(err);
-	uint64_t seed = 42;
+	th_rng seed = {42};
 	char text[4096], id[32], title[64];
 	for (int d = 0; d < N_DOCS; d++) {
-		size_t len = 0, words = 5 + ta_rng(&seed) % 120;
+		size_t len = 0, words = 5 + th_next(&seed) % 120;
 		/* a skewed choice, so that df varies from term to term */
 		for (size_t k = 0; k < words; k++) {
-			uint64_t r = ta_rng(&seed);
+			uint64_t r = th_next(&seed);
 			size_t v = (size_t)((r % N_VOCAB) * ((r >> 32) % N_VOCAB) / N_VOCAB);
 			len += (size_t)snprintf(text + len, sizeof text - len, "%s%s",
 			                        k ? (k % 11 ? " " : ".\n") : "", vocab[v]);
@@ -162,7 +95,7 @@ Test(api, example_program_finds_the_expected_hit)
 	             strerror(errno));
 	int st;
 	snprintf(cmd, sizeof cmd, "'%s'", embed);
-	char *out = ta_run(cmd, &st);
+	char *out = th_popen(cmd, &st);
 	cr_assert_eq(st, 0, "embed exited with %d:\n%s", st, out);
 	cr_assert_not_null(strstr(out, "libnsearch " NSEARCH_VERSION_STRING), "%s",
 	                   out);
@@ -176,13 +109,13 @@ Test(api, example_program_finds_the_expected_hit)
 
 	/* a query given on the command line; a bad one fails with status 1 */
 	snprintf(cmd, sizeof cmd, "'%s' 'cruise AND missile'", embed);
-	out = ta_run(cmd, &st);
+	out = th_popen(cmd, &st);
 	cr_assert_eq(st, 0, "%s", out);
 	cr_assert_not_null(strstr(out, "1. missile "), "%s", out);
 	cr_assert_not_null(strstr(out, "1 matching documents"), "%s", out);
 	free(out);
 	snprintf(cmd, sizeof cmd, "'%s' '(storm' 2>/dev/null", embed);
-	out = ta_run(cmd, &st);
+	out = th_popen(cmd, &st);
 	cr_assert_eq(st, 1, "%s", out);
 	free(out);
 }
@@ -308,7 +241,7 @@ Test(api, one_index_searched_by_eight_threads_agrees_with_one_thread,
      .timeout = 300)
 {
 	char dir[64];
-	ta_mkdtemp(dir, sizeof dir, "threads");
+	th_mkdtemp_test(dir, sizeof dir, "api-threads");
 	ta_build_corpus(dir);
 	ns_index *ix;
 	char *err = NULL;
@@ -348,7 +281,7 @@ Test(api, one_index_searched_by_eight_threads_agrees_with_one_thread,
 	}
 	for (size_t q = 0; q < N_QUERIES; q++) answer_free(&expect[q]);
 	ns_index_close(ix);
-	ta_rmrf(dir);
+	th_rmrf(dir);
 	cr_assert_eq(failures, 0);
 }
 
@@ -441,7 +374,7 @@ Test(api, open_errors_set_out_to_null_and_explain)
 	cr_assert_null(ix);
 
 	char dir[64];
-	ta_mkdtemp(dir, sizeof dir, "lang");
+	th_mkdtemp_test(dir, sizeof dir, "api-lang");
 	ns_writer *w = (ns_writer *)&w;
 	ns_writer_options wo = {.lang = "klingon"};
 	rc = ns_writer_open(dir, &wo, &w, &err);
@@ -455,7 +388,7 @@ Test(api, open_errors_set_out_to_null_and_explain)
 	cr_assert_null(err);
 	ns_writer_close(w); /* uncommitted: nothing published */
 	cr_assert_eq(ns_index_open(dir, &ix, NULL), NS_ENOTFOUND);
-	ta_rmrf(dir);
+	th_rmrf(dir);
 }
 
 /* An index of three small documents in dir. */
@@ -482,7 +415,7 @@ static void ta_build_small(const char *dir)
 Test(api, search_errors_set_out_to_null_and_explain)
 {
 	char dir[64];
-	ta_mkdtemp(dir, sizeof dir, "errors");
+	th_mkdtemp_test(dir, sizeof dir, "api-errors");
 	ta_build_small(dir);
 	ns_index *ix;
 	cr_assert_eq(ns_index_open(dir, &ix, NULL), NS_OK);
@@ -525,13 +458,13 @@ Test(api, search_errors_set_out_to_null_and_explain)
 	cr_assert_eq(ns_results_total(r), 3);
 	ns_results_free(r);
 	ns_index_close(ix);
-	ta_rmrf(dir);
+	th_rmrf(dir);
 }
 
 Test(api, result_accessors_and_their_lifetime)
 {
 	char dir[64];
-	ta_mkdtemp(dir, sizeof dir, "results");
+	th_mkdtemp_test(dir, sizeof dir, "api-results");
 	ta_build_small(dir);
 	ns_index *ix;
 	cr_assert_eq(ns_index_open(dir, &ix, NULL), NS_OK);
@@ -566,13 +499,13 @@ Test(api, result_accessors_and_their_lifetime)
 	cr_assert_str_eq(id, "d0");
 	cr_assert_str_eq(title, "Missile");
 	ns_results_free(r);
-	ta_rmrf(dir);
+	th_rmrf(dir);
 }
 
 Test(api, writer_rejects_bad_documents_and_goes_on)
 {
 	char dir[64];
-	ta_mkdtemp(dir, sizeof dir, "writer");
+	th_mkdtemp_test(dir, sizeof dir, "api-writer");
 	ns_writer *w, *w2 = (ns_writer *)&w2;
 	char *err = NULL;
 	cr_assert_eq(ns_writer_open(dir, NULL, &w, &err), NS_OK);
@@ -615,13 +548,13 @@ Test(api, writer_rejects_bad_documents_and_goes_on)
 	cr_assert_eq(ns_results_count(r), 0);
 	ns_results_free(r);
 	ns_index_close(ix);
-	ta_rmrf(dir);
+	th_rmrf(dir);
 }
 
 Test(api, a_writer_without_documents_commits_an_empty_index)
 {
 	char dir[64];
-	ta_mkdtemp(dir, sizeof dir, "empty");
+	th_mkdtemp_test(dir, sizeof dir, "api-empty");
 	ns_writer *w;
 	cr_assert_eq(ns_writer_open(dir, NULL, &w, NULL), NS_OK);
 	cr_assert_eq(ns_writer_commit(w), NS_OK, "%s", ns_writer_errmsg(w));
@@ -634,5 +567,5 @@ Test(api, a_writer_without_documents_commits_an_empty_index)
 	cr_assert_eq(ns_results_total(r), 0);
 	ns_results_free(r);
 	ns_index_close(ix);
-	ta_rmrf(dir);
+	th_rmrf(dir);
 }

@@ -20,9 +20,7 @@ static char g_ix[128];
 
 static void setup(void)
 {
-	g_bin[0] = 0;
-	const char *bin = getenv("NSEARCH_BIN");
-	if (bin && *bin && realpath(bin, g_bin) == NULL) g_bin[0] = 0;
+	th_bin_path(g_bin);
 	th_mkdtemp(g_dir, sizeof g_dir, "cli");
 	snprintf(g_ix, sizeof g_ix, "%s/ix", g_dir);
 }
@@ -34,15 +32,11 @@ static void teardown(void)
 
 TestSuite(cli, .init = setup, .fini = teardown, .timeout = 60);
 
-/* Criterion 2.4.1 runs .fini after a failed assertion but not after
-** cr_skip_test(): clean up first. */
 #define NEED_BIN()                                                         \
 	do {                                                                   \
-		if (!g_bin[0] || access(g_bin, X_OK) != 0) {                       \
-			teardown();                                                    \
-			cr_skip_test("NSEARCH_BIN is not set to the nsearch binary "   \
-			             "(run through 'make test')");                     \
-		}                                                                  \
+		if (!g_bin[0] || access(g_bin, X_OK) != 0)                         \
+			TH_SKIP(teardown, "NSEARCH_BIN is not set to the nsearch "     \
+			        "binary (run through 'make test')");                   \
 	} while (0)
 
 /* Runs nsearch with the given arguments (NULL-terminated) in g_dir, with
@@ -53,11 +47,7 @@ static th_proc nsv(const char *const *env, const char *stdin_text,
 	const char *argv[64];
 	size_t n = 0;
 	argv[n++] = g_bin;
-	for (const char *a = first; a; a = va_arg(ap, const char *)) {
-		cr_assert_lt(n, 63);
-		argv[n++] = a;
-	}
-	argv[n] = NULL;
+	th_argv_va(argv, n, 64, first, ap);
 	return th_run(argv, g_dir, env, stdin_text);
 }
 
@@ -736,13 +726,6 @@ static void append_file(const char *rel, const char *text)
 	free(p);
 }
 
-static void remove_file(const char *rel)
-{
-	char *p = th_path(g_dir, rel);
-	cr_assert_eq(unlink(p), 0, "unlink %s: %s", p, strerror(errno));
-	free(p);
-}
-
 /* Twenty more small documents in corpus/, so that an update that changes
 ** a few documents keeps the old segment (with deletions) beside a new
 ** one instead of merging everything. */
@@ -811,7 +794,6 @@ static char *hit_set(const char *ix, const char *q)
 	char **lines = calloc(n + 1, sizeof *lines);
 	cr_assert_not_null(lines);
 	char line[8192];
-	size_t total = 1;
 	for (size_t i = 0; i < n && line_of(p.out, i, line, sizeof line); i++) {
 		char id[256], score[64];
 		const char *a = strstr(line, "\"id\":\""), *b = strstr(line,
@@ -823,16 +805,9 @@ static char *hit_set(const char *ix, const char *q)
 		lines[i] = malloc(l);
 		cr_assert_not_null(lines[i]);
 		snprintf(lines[i], l, "%s %s\n", id, score);
-		total += l;
 	}
-	qsort(lines, n, sizeof *lines, th_cmp_str);
-	char *s = malloc(total);
-	cr_assert_not_null(s);
-	s[0] = 0;
-	for (size_t i = 0; i < n; i++) {
-		strcat(s, lines[i]);
-		free(lines[i]);
-	}
+	char *s = th_join_sorted((const char **)lines, n, "");
+	for (size_t i = 0; i < n; i++) free(lines[i]);
 	free(lines);
 	th_proc_free(&p);
 	return s;
@@ -929,7 +904,7 @@ Test(cli, update_gives_the_results_of_a_rebuild)
 	            "\nAn added paragraph: zzedit missiles and wheat.\n");
 	put_file("corpus/zz_new.txt", "New document\nzznew: oil prices and "
 	                              "Storm Shadow missiles.\n");
-	remove_file("corpus/004_f43dc86851b8e200.txt");
+	th_remove(g_dir, "corpus/004_f43dc86851b8e200.txt");
 	out = index_summary("index", "corpus", NULL);
 	expect_update(out, 1, 1, 1, 23);
 	free(out);
@@ -1023,7 +998,7 @@ Test(cli, add_adds_and_replaces_documents)
 	cr_assert_eq(count_hits("zzfirst"), 0, "the old text is gone");
 	/* add DIR replaces the changed documents and deletes nothing */
 	append_file("corpus/" STORM_DOC, "\nzzappended\n");
-	remove_file("corpus/001_be2fac54a581aa04.txt");
+	th_remove(g_dir, "corpus/001_be2fac54a581aa04.txt");
 	out = index_summary("add", "corpus", NULL);
 	expect_update(out, 0, 1, 0, 3);
 	free(out);
@@ -1103,7 +1078,7 @@ Test(cli, optimize_leaves_one_segment_with_the_same_results)
 	free(out);
 	append_file("corpus/003_d6d7279d007af1e5.txt", "\nzzedit wheat.\n");
 	put_file("corpus/zz_new.txt", "New\nzznew missiles.\n");
-	remove_file("corpus/filler_05.txt");
+	th_remove(g_dir, "corpus/filler_05.txt");
 	out = index_summary("index", "corpus", NULL);
 	expect_update(out, 1, 1, 1, 23);
 	free(out);

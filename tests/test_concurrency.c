@@ -57,25 +57,8 @@ static void setup(void)
 {
 	th_mkdtemp(g_dir, sizeof g_dir, "concurrency");
 	snprintf(g_ix, sizeof g_ix, "%s/ix", g_dir);
-	g_ncorpus = 0;
-	const char *corpus = th_corpus_dir();
-	cr_assert_not_null(corpus, "the sample corpus is missing");
-	DIR *d = opendir(corpus);
-	cr_assert_not_null(d);
-	char *names[16];
-	size_t nn = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) && nn < 16)
-		if (e->d_name[0] != '.') names[nn++] = strdup(e->d_name);
-	closedir(d);
-	qsort(names, nn, sizeof *names, th_cmp_str);
-	for (size_t i = 0; i < nn; i++) {
-		char *p = th_path(corpus, names[i]);
-		char *t = th_read_file(p, NULL);
-		if (t) g_corpus[g_ncorpus++] = t;
-		free(p);
-		free(names[i]);
-	}
+	cr_assert_not_null(th_corpus_dir(), "the sample corpus is missing");
+	g_ncorpus = th_corpus_texts(g_corpus, 16);
 	cr_assert_geq(g_ncorpus, N_CORPUS_B);
 }
 
@@ -248,15 +231,6 @@ static void measure(void)
 /* The writer and the second reader, in children                            */
 /* ------------------------------------------------------------------------ */
 
-static pid_t start_child(void)
-{
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
-	return pid;
-}
-
 /* Commits COMMITS generations, alternating sets, starting with the one not
 ** published now (B is, after measure()). */
 static void writer_child(void)
@@ -293,14 +267,6 @@ static void reader_child(int stop)
 	_exit(0);
 }
 
-static int wait_child(pid_t pid)
-{
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-	}
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 Test(concurrency, readers_see_whole_generations_while_a_writer_commits)
 {
 	measure(); /* leaves set B published */
@@ -312,14 +278,14 @@ Test(concurrency, readers_see_whole_generations_while_a_writer_commits)
 	cr_assert_eq(pipe(stop), 0);
 	pid_t readers[N_READERS];
 	for (int i = 0; i < N_READERS; i++) {
-		readers[i] = start_child();
+		readers[i] = th_fork();
 		if (readers[i] == 0) {
 			close(stop[1]);
 			reader_child(stop[0]);
 		}
 	}
 	close(stop[0]);
-	pid_t writer = start_child();
+	pid_t writer = th_fork();
 	if (writer == 0) {
 		close(stop[1]);
 		writer_child();
@@ -345,7 +311,7 @@ Test(concurrency, readers_see_whole_generations_while_a_writer_commits)
 	          "writer child failed (status 0x%x)", st);
 	close(stop[1]);
 	for (int i = 0; i < N_READERS; i++)
-		cr_assert_eq(wait_child(readers[i]), 0, "reader child %d failed", i);
+		cr_assert_eq(th_wait(readers[i]), 0, "reader child %d failed", i);
 	cr_log_info("parent: %lu fresh reads (%lu of A, %lu of B), %lu on the "
 	            "long-lived handle", reads, seen[0], seen[1], held_reads);
 
@@ -384,7 +350,7 @@ Test(concurrency, a_writer_in_another_process_is_locked_out)
 	int ready[2], release[2];
 	cr_assert_eq(pipe(ready), 0);
 	cr_assert_eq(pipe(release), 0);
-	pid_t holder = start_child();
+	pid_t holder = th_fork();
 	if (holder == 0) {
 		/* holds the lock, with documents added, until told to stop; then
 		** abandons the build */
@@ -430,7 +396,7 @@ Test(concurrency, a_writer_in_another_process_is_locked_out)
 	cr_assert_eq(read_fresh(err, sizeof err), SET_B, "%s", err);
 
 	cr_assert_eq(write(release[1], "x", 1), 1);
-	cr_assert_eq(wait_child(holder), 0);
+	cr_assert_eq(th_wait(holder), 0);
 	close(ready[0]);
 	close(release[1]);
 	/* released: the next writer gets in, and the abandoned build left the

@@ -51,25 +51,7 @@ static const char *const gen_words[] = {
 
 static void build_fixture(void)
 {
-	const char *corpus = th_corpus_dir();
-	g_ntexts = 0;
-	DIR *d = corpus ? opendir(corpus) : NULL;
-	if (d) {
-		char *names[16];
-		size_t nn = 0;
-		struct dirent *e;
-		while ((e = readdir(d)) && nn < 16)
-			if (e->d_name[0] != '.') names[nn++] = strdup(e->d_name);
-		closedir(d);
-		qsort(names, nn, sizeof *names, th_cmp_str);
-		for (size_t i = 0; i < nn; i++) {
-			char *p = th_path(corpus, names[i]);
-			char *t = th_read_file(p, NULL);
-			if (t) g_texts[g_ntexts++] = t;
-			free(p);
-			free(names[i]);
-		}
-	}
+	g_ntexts = th_corpus_texts(g_texts, 16);
 	th_rng r = {99};
 	for (size_t i = 0; i < N_GEN; i++) {
 		char *t = malloc(40 * 12 + 1);

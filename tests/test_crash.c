@@ -74,9 +74,7 @@ static const char *const g_common = "said"; /* in most Reuters documents */
 
 static void setup(void)
 {
-	g_bin[0] = 0;
-	const char *bin = getenv("NSEARCH_BIN");
-	if (bin && *bin && realpath(bin, g_bin) == NULL) g_bin[0] = 0;
+	th_bin_path(g_bin);
 	th_mkdtemp(g_dir, sizeof g_dir, "crash");
 	snprintf(g_src, sizeof g_src, "%s/corpus", g_dir);
 	snprintf(g_ix, sizeof g_ix, "%s/ix", g_dir);
@@ -98,11 +96,7 @@ static void teardown(void)
 
 TestSuite(crash, .init = setup, .fini = teardown, .timeout = 400);
 
-#define SKIP(...)                                                          \
-	do {                                                                   \
-		teardown();                                                        \
-		cr_skip_test(__VA_ARGS__);                                         \
-	} while (0)
+#define SKIP(...) TH_SKIP(teardown, __VA_ARGS__)
 
 static double now(void)
 {
@@ -122,13 +116,7 @@ static const char *reuters_dir(void)
 	    "../../shared/data/reuters21578/docs",
 	    "/work/shared/data/reuters21578/docs",
 	};
-	for (size_t i = 0; i < sizeof cand / sizeof *cand; i++) {
-		char *p = th_path(cand[i], "1.txt");
-		int ok = th_exists(p);
-		free(p);
-		if (ok) return cand[i];
-	}
-	return NULL;
+	return th_find_dir(cand, sizeof cand / sizeof *cand, "1.txt");
 }
 
 static void doc_name(size_t i, char *buf, size_t n)
@@ -197,13 +185,6 @@ static void write_with_mtime(const char *name, const char *data, size_t n,
 	free(p);
 }
 
-static void remove_file(const char *name)
-{
-	char *p = th_path(g_src, name);
-	cr_assert_eq(unlink(p), 0, "unlink %s: %s", p, strerror(errno));
-	free(p);
-}
-
 /* Makes the files of g_src those of state s: writes what is new or
 ** differs, removes what is gone. */
 static void set_state(int s)
@@ -215,7 +196,7 @@ static void set_state(int s)
 		int was = g_state >= 0 && in_state(i, g_state), is = in_state(i, s);
 		int k = doc_kind(i);
 		if (was && !is) {
-			remove_file(name);
+			th_remove(g_src, name);
 		} else if (is && (!was || k == K_EDIT || k == K_GROW || k == K_TOUCH)) {
 			size_t n;
 			char *t = doc_text(i, s, &n);
@@ -223,7 +204,7 @@ static void set_state(int s)
 			free(t);
 		}
 	}
-	if (g_state >= 0) remove_file(marker_name(g_state));
+	if (g_state >= 0) th_remove(g_src, marker_name(g_state));
 	write_with_mtime(marker_name(s), marker_text(s), strlen(marker_text(s)), s);
 	g_state = s;
 }
@@ -310,12 +291,6 @@ static uint64_t count_q(ns_index *ix, const char *q)
 	return n;
 }
 
-static void report_line(void *ctx, const char *line)
-{
-	(void)ctx;
-	cr_log_error("check: %s", line);
-}
-
 /* What a probe saw. */
 typedef struct view {
 	ref ref;
@@ -337,16 +312,8 @@ static char *all_ids(ns_index *ix)
 	cr_assert_eq(ns_results_total(r), n);
 	const char **ids = calloc(n + 1, sizeof *ids);
 	cr_assert_not_null(ids);
-	size_t total = 1;
-	for (size_t i = 0; i < n; i++) {
-		ids[i] = ns_results_id(r, i);
-		total += strlen(ids[i]) + 1;
-	}
-	qsort(ids, n, sizeof *ids, th_cmp_str);
-	char *s = malloc(total), *p = s;
-	cr_assert_not_null(s);
-	for (size_t i = 0; i < n; i++) p += sprintf(p, "%s\n", ids[i]);
-	*p = 0;
+	for (size_t i = 0; i < n; i++) ids[i] = ns_results_id(r, i);
+	char *s = th_join_sorted(ids, n, "\n");
 	free(ids);
 	ns_results_free(r);
 	return s;
@@ -379,7 +346,7 @@ static view probe(void)
 	}
 	ns_results_free(r);
 	ns_index_close(ix);
-	cr_assert_eq(ns_index_check(g_ix, report_line, NULL), NS_OK,
+	cr_assert_eq(ns_index_check(g_ix, th_log_check_line, NULL), NS_OK,
 	             "ns_index_check failed");
 	return v;
 }
@@ -594,10 +561,7 @@ static void api_child(const build_opts *o, int from, int to)
 ** `from` (-1: unknown), to the state of the files, g_state. */
 static pid_t start_build(const build_opts *o, int from)
 {
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	pid_t pid = th_fork();
 	if (pid) return pid;
 	int nul = open("/dev/null", O_RDWR);
 	if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0)
@@ -627,21 +591,13 @@ static pid_t start_build(const build_opts *o, int from)
 	_exit(127);
 }
 
-static int wait_build(pid_t pid)
-{
-	int st = 0;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-	}
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 /* A clean update (or rebuild) from `from` to state s; checks that the
 ** index then holds state s and returns the duration in seconds. */
 static double clean_build(const build_opts *o, int from, int s)
 {
 	set_state(s);
 	double t0 = now();
-	int rc = wait_build(start_build(o, from));
+	int rc = th_wait(start_build(o, from));
 	double t = now() - t0;
 	cr_assert_eq(rc, 0, "build exit %d", rc);
 	return t;
@@ -746,7 +702,7 @@ static void kill_loop(int min_kills, uint64_t seed)
 		while (!uncut && nanosleep(&ts, &ts) != 0 && errno == EINTR) {
 		}
 		if (!uncut) kill(pid, SIGKILL);
-		int rc = wait_build(pid);
+		int rc = th_wait(pid);
 		int completed = rc != 128 + SIGKILL;
 		if (completed) cr_assert_eq(rc, 0, "round %d: update exit %d", i, rc);
 

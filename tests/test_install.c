@@ -16,21 +16,9 @@
 ** The repository and the build come from NSEARCH_ROOT and NSEARCH_BUILD,
 ** which `make test` sets (else the directory above this file, and build).
 */
-#include <criterion/criterion.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "nsearch.h"
+#include "helpers.h"
 
 #define SONAME "libnsearch.so.0"
 #define SOREAL "libnsearch.so." NSEARCH_VERSION_STRING
@@ -71,38 +59,9 @@ static void ti_paths(void)
 	cr_assert(n > 0 && (size_t)n < sizeof build, "path too long");
 }
 
-/* The temporary directory of the running test (one a test), removed by
-** the suite's fini even when an assertion stops the test. */
-static char ti_tmp[PATH_MAX];
-
-static void ti_mkdtemp(char *buf, size_t size, const char *tag)
-{
-	snprintf(buf, size, "/tmp/nsearch-install-%s-XXXXXX", tag);
-	cr_assert_not_null(mkdtemp(buf), "mkdtemp: %s", strerror(errno));
-	snprintf(ti_tmp, sizeof ti_tmp, "%s", buf);
-}
-
-static int ti_rm_one(const char *path, const struct stat *st, int flag,
-                     struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void ti_rmrf(const char *path)
-{
-	nftw(path, ti_rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void ti_cleanup(void)
-{
-	if (ti_tmp[0]) ti_rmrf(ti_tmp);
-	ti_tmp[0] = 0;
-}
-
-TestSuite(install, .fini = ti_cleanup);
-TestSuite(completion, .fini = ti_cleanup);
+/* Each test makes its own directory; the suites' fini removes it. */
+TestSuite(install, .fini = th_cleanup_test);
+TestSuite(completion, .fini = th_cleanup_test);
 
 /* Runs `sh -c cmd` with stderr joined to stdout; returns the output (caller
 ** frees) and sets *status to the exit status (-1: killed). */
@@ -112,22 +71,8 @@ static char *ti_sh(const char *cmd, int *status)
 	char *full = malloc(n);
 	cr_assert_not_null(full);
 	snprintf(full, n, "{ %s\n} 2>&1", cmd);
-	FILE *p = popen(full, "r");
-	cr_assert_not_null(p, "popen: %s", strerror(errno));
+	char *out = th_popen(full, status);
 	free(full);
-	size_t cap = 4096, len = 0, got;
-	char *out = malloc(cap + 1);
-	cr_assert_not_null(out);
-	while ((got = fread(out + len, 1, cap - len, p)) > 0) {
-		len += got;
-		if (len == cap) {
-			out = realloc(out, (cap *= 2) + 1);
-			cr_assert_not_null(out);
-		}
-	}
-	out[len] = 0;
-	int st = pclose(p);
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	return out;
 }
 
@@ -148,17 +93,8 @@ static int ti_is_file(const char *path)
 
 static char *ti_read(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	char *s = NULL;
-	size_t cap = 0, len = 0, got;
-	do {
-		s = realloc(s, (cap += 65536) + 1);
-		cr_assert_not_null(s);
-		len += got = fread(s + len, 1, cap - len, f);
-	} while (got);
-	fclose(f);
-	s[len] = 0;
+	char *s = th_read_file(path, NULL);
+	cr_assert_not_null(s, "%s: %s", path, strerror(errno));
 	return s;
 }
 
@@ -409,7 +345,7 @@ Test(install, prefix_pkg_config_embed_and_uninstall, .timeout = 600)
 	skip_under_asan();
 	ti_paths();
 	char tmp[64];
-	ti_mkdtemp(tmp, sizeof tmp, "prefix");
+	th_mkdtemp_test(tmp, sizeof tmp, "install-prefix");
 	char *prefix = ti_fmt("%s/usr", tmp);
 	char *args = ti_fmt("install PREFIX='%s'", prefix);
 	free(ti_make(args));
@@ -510,7 +446,7 @@ Test(install, prefix_pkg_config_embed_and_uninstall, .timeout = 600)
 	cr_assert_eq(ti_count_files(prefix), 0, "left behind:\n%s", files_found);
 	free(libdir);
 	free(prefix);
-	ti_rmrf(tmp);
+	th_rmrf(tmp);
 }
 
 Test(install, destdir_stages_under_the_prefix, .timeout = 600)
@@ -518,7 +454,7 @@ Test(install, destdir_stages_under_the_prefix, .timeout = 600)
 	skip_under_asan();
 	ti_paths();
 	char tmp[64];
-	ti_mkdtemp(tmp, sizeof tmp, "destdir");
+	th_mkdtemp_test(tmp, sizeof tmp, "install-destdir");
 	char *args = ti_fmt("install DESTDIR='%s/stage' PREFIX=/opt/nsearch", tmp);
 	free(ti_make(args));
 	free(args);
@@ -542,7 +478,7 @@ Test(install, destdir_stages_under_the_prefix, .timeout = 600)
 	free(args);
 	cr_assert_eq(ti_count_files(stage), 0, "left behind:\n%s", files_found);
 	free(stage);
-	ti_rmrf(tmp);
+	th_rmrf(tmp);
 }
 
 /* ---- bash completion ----------------------------------------------------- */
@@ -620,7 +556,7 @@ Test(completion, paths_for_index_directories_and_batch_files)
 {
 	ti_paths();
 	char tmp[64];
-	ti_mkdtemp(tmp, sizeof tmp, "compl");
+	th_mkdtemp_test(tmp, sizeof tmp, "install-compl");
 	char *p = ti_fmt("%s/corpus-dir", tmp);
 	cr_assert_eq(mkdir(p, 0755), 0);
 	free(p);
@@ -641,7 +577,7 @@ Test(completion, paths_for_index_directories_and_batch_files)
 	out = complete_line(tmp, "nsearch query --batch=corpus-f");
 	cr_assert_str_eq(out, "--batch=corpus-file.txt\n");
 	free(out);
-	ti_rmrf(tmp);
+	th_rmrf(tmp);
 }
 
 /* The options listed by `nsearch [COMMAND] --help` (lines "  -x, --opt ARG

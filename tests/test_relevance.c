@@ -16,57 +16,13 @@
 ** The other tests check the semantics of ns_search_options.stopwords and
 ** .prf on small indexes built here.
 */
-#include <criterion/criterion.h>
 #include <criterion/logging.h>
 
-#include <dirent.h>
-#include <errno.h>
-#include <ftw.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "nsearch.h"
+#include "helpers.h"
 
 #include "../tools/eval.c"
 
 /* ---- helpers ----------------------------------------------------------- */
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void rmrf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) return NULL;
-	size_t cap = 1 << 16, len = 0, got;
-	char *p = malloc(cap + 1);
-	cr_assert_not_null(p);
-	while ((got = fread(p + len, 1, cap - len, f)) > 0) {
-		len += got;
-		if (len == cap) {
-			cap *= 2;
-			p = realloc(p, cap + 1);
-			cr_assert_not_null(p);
-		}
-	}
-	fclose(f);
-	p[len] = 0;
-	*n = len;
-	return p;
-}
 
 /* A growable string for the run. */
 typedef struct sbuf {
@@ -92,13 +48,6 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
 		b->p = realloc(b->p, b->cap);
 		cr_assert_not_null(b->p);
 	}
-}
-
-/* A fresh index directory under /tmp, into buf (>= 64 bytes). */
-static void tmp_index(char *buf, size_t size)
-{
-	snprintf(buf, size, "/tmp/nsearch-relevance-XXXXXX");
-	cr_assert_not_null(mkdtemp(buf), "mkdtemp: %s", strerror(errno));
 }
 
 /* Indexes texts[0..n) with ids "d0", "d1"... in dir. */
@@ -176,7 +125,7 @@ static size_t index_docs(const char *docs, const char *ixdir)
 		char path[8400];
 		snprintf(path, sizeof path, "%s/%s", docs, names[i]);
 		size_t len;
-		char *text = slurp(path, &len);
+		char *text = th_read_file(path, &len);
 		cr_assert_not_null(text, "cannot read %s", path);
 		char *nl = memchr(text, '\n', len);
 		char *title = strndup(text, nl ? (size_t)(nl - text) : len);
@@ -204,7 +153,7 @@ static char *run_queries(ns_index *ix, const char *queries,
                          const ns_search_options *o, size_t *nq)
 {
 	size_t len;
-	char *q = slurp(queries, &len);
+	char *q = th_read_file(queries, &len);
 	cr_assert_not_null(q, "cannot read %s", queries);
 	sbuf run = {0};
 	sb_printf(&run, "%s", "");
@@ -261,7 +210,7 @@ Test(relevance, scifact, .timeout = 300)
 		cr_skip_test("%s is absent: no relevance regression check", base);
 
 	char dir[64];
-	tmp_index(dir, sizeof dir);
+	th_mkdtemp(dir, sizeof dir, "relevance");
 	size_t n = index_docs(docs, dir);
 	cr_assert_eq(n, 5183, "SciFact has 5,183 documents, indexed %zu", n);
 	ns_index *ix;
@@ -306,7 +255,7 @@ Test(relevance, scifact, .timeout = 300)
 	}
 	nseval_qrels_free(qrels);
 	ns_index_close(ix);
-	rmrf(dir);
+	th_rmrf(dir);
 }
 
 /* ---- stopwords ---------------------------------------------------------- */
@@ -322,7 +271,7 @@ static const char *const pets[] = {
 Test(relevance, stopwords_are_dropped_from_queries)
 {
 	char dir[64];
-	tmp_index(dir, sizeof dir);
+	th_mkdtemp(dir, sizeof dir, "relevance");
 	ns_index *ix = small_index(dir, pets, 5);
 	ns_search_options o;
 	ns_search_options_init(&o);
@@ -335,13 +284,13 @@ Test(relevance, stopwords_are_dropped_from_queries)
 	o.plain = 0;
 	cr_expect_eq(total(ix, "+the +cat", &o), 2); /* +the is dropped */
 	ns_index_close(ix);
-	rmrf(dir);
+	th_rmrf(dir);
 }
 
 Test(relevance, stopwords_stay_in_phrases_and_alone)
 {
 	char dir[64];
-	tmp_index(dir, sizeof dir);
+	th_mkdtemp(dir, sizeof dir, "relevance");
 	ns_index *ix = small_index(dir, pets, 5);
 	ns_search_options o;
 	ns_search_options_init(&o);
@@ -358,7 +307,7 @@ Test(relevance, stopwords_stay_in_phrases_and_alone)
 	o.plain = 1;
 	cr_expect_eq(total(ix, "of the", &o), 4);
 	ns_index_close(ix);
-	rmrf(dir);
+	th_rmrf(dir);
 }
 
 /* ---- RM3 ---------------------------------------------------------------- */
@@ -376,7 +325,7 @@ static ns_index *feedback_index(char *dir, size_t size)
 		snprintf(fill[i], sizeof fill[i], "filler%c%c word", 'a' + i, 'a' + i);
 		texts[3 + i] = fill[i];
 	}
-	tmp_index(dir, size);
+	th_mkdtemp(dir, size, "relevance");
 	return small_index(dir, texts, 23);
 }
 
@@ -401,7 +350,7 @@ Test(relevance, prf_adds_terms_of_the_top_documents)
 	/* excluded words stay excluded */
 	cr_expect_eq(total(ix, "cat -tiger", &o), 1);
 	ns_index_close(ix);
-	rmrf(dir);
+	th_rmrf(dir);
 }
 
 Test(relevance, prf_weight_one_keeps_the_ranking)
@@ -429,5 +378,5 @@ Test(relevance, prf_weight_one_keeps_the_ranking)
 	cr_expect_eq(ns_search(ix, "cat", &o, &r, NULL), NS_EINVAL);
 	cr_expect_null(r);
 	ns_index_close(ix);
-	rmrf(dir);
+	th_rmrf(dir);
 }

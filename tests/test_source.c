@@ -3,17 +3,9 @@
 ** readers (src/source.c).  Every test works in its own mkdtemp() directory
 ** under /tmp, created by the suite's .init and removed by its .fini.
 */
-#include <criterion/criterion.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
+
+#include "helpers.h"
 
 #include "common.h"
 #include "source.h"
@@ -24,45 +16,21 @@
 
 static char g_dir[64];
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP) {
-		chmod(path, 0700);
-		return rmdir(path);
-	}
-	return unlink(path);
-}
-
 static void setup(void)
 {
-	strcpy(g_dir, "/tmp/nsearch-source-XXXXXX");
-	cr_assert_not_null(mkdtemp(g_dir));
+	th_mkdtemp(g_dir, sizeof g_dir, "source");
 }
 
 static void teardown(void)
 {
-	if (g_dir[0]) {
-		/* make unreadable test directories removable again */
-		char cmd[128];
-		snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s' 2>/dev/null", g_dir);
-		if (system(cmd) != 0) { /* best effort */ }
-		nftw(g_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	}
+	/* make unreadable test directories removable again */
+	th_rmrf_chmod(g_dir);
+	g_dir[0] = 0;
 }
 
 TestSuite(source, .init = setup, .fini = teardown);
 
-/* Criterion 2.4.1 runs .fini after a failed assertion but not after
-** cr_skip_test(), so a skipping test cleans up first. */
-#define SKIP(...)                                                          \
-	do {                                                                   \
-		teardown();                                                        \
-		g_dir[0] = 0;                                                      \
-		cr_skip_test(__VA_ARGS__);                                         \
-	} while (0)
+#define SKIP(...) TH_SKIP(teardown, __VA_ARGS__)
 
 /* Path inside the temporary directory (static rotating buffers). */
 static const char *P(const char *rel)
