@@ -723,7 +723,7 @@ typedef struct item {
 	uint32_t **pos;
 	size_t *cap;
 	uint32_t *tf;     /* scratch: each word's tf in the current document */
-	size_t *ord;      /* scratch: the words by tf, rarest first */
+	size_t *ord;      /* the words by df, rarest first (fixed per query) */
 	uint64_t *starts; /* candidate start positions while matching */
 	size_t starts_cap;
 	uint32_t freq;    /* phrase occurrences in the current document */
@@ -781,21 +781,19 @@ static inline uint32_t gallop(const uint32_t *v, uint32_t from, uint32_t n,
 
 /* Occurrences of the phrase in the current document (all its cursors sit on
 ** it): the word with the fewest positions gives the candidate starts, and
-** the others, fewest positions first, keep those they confirm.  A word's
+** the others, rarest first, keep those they confirm.  A word's
 ** positions are decoded only up to the last start still standing. */
 static int phrase_count(item *cl, uint32_t *freq)
 {
 	*freq = 0;
-	size_t n = cl->n, *ord = cl->ord;
-	for (size_t i = 0; i < n; i++) { /* insertion sort: a few words */
+	size_t n = cl->n, *ord = cl->ord, r = ord[0], ri = 0;
+	for (size_t o = 0; o < n; o++) { /* the word with the fewest positions */
+		size_t i = ord[o];
 		uint32_t tf = ns_pcur_tf(&cl->cur[i]->c);
 		if (!tf) return NS_ECORRUPT;
 		cl->tf[i] = tf;
-		size_t j = i;
-		for (; j > 0 && cl->tf[ord[j - 1]] > tf; j--) ord[j] = ord[j - 1];
-		ord[j] = i;
+		if (tf < cl->tf[r]) r = i, ri = o;
 	}
-	size_t r = ord[0];
 	uint32_t rtf = cl->tf[r], got;
 	if (rtf > cl->starts_cap) {
 		uint64_t *p = ns_realloc(cl->starts, (size_t)rtf * sizeof *p);
@@ -808,7 +806,10 @@ static int phrase_count(item *cl, uint32_t *freq)
 	size_t ns = 0;
 	for (uint32_t j = 0; j < got; j++)
 		if (cl->pos[r][j] >= r) cl->starts[ns++] = cl->pos[r][j] - r;
-	for (size_t o = 1; o < n && ns; o++) {
+	/* the others rarest first: the df order stands in for this document's
+	** tf order, which would cost a sort per document */
+	for (size_t o = 0; o < n && ns; o++) {
+		if (o == ri) continue;
 		size_t i = ord[o];
 		NS_TRY(grow_u32(&cl->pos[i], &cl->cap[i], cl->tf[i]));
 		NS_TRY(ns_pcur_positions_upto(&cl->cur[i]->c, cl->pos[i],
@@ -1107,6 +1108,13 @@ static int eval_flat(qctx *q, const ns_qnode *qn, double k1, uint32_t segi,
 				cl->w += c->w;
 				cl->cur[j] = c;
 				ptrs[nm++] = c;
+			}
+			/* the words by df, rarest first (insertion sort: a few) */
+			for (size_t j = 0; j < cl->n && !rc; j++) {
+				size_t m = j;
+				for (; m > 0 && cl->cur[cl->ord[m - 1]]->df > cl->cur[j]->df; m--)
+					cl->ord[m] = cl->ord[m - 1];
+				cl->ord[m] = j;
 			}
 		}
 	}
