@@ -1362,6 +1362,7 @@ typedef struct enc {
 	uint32_t *pos;
 	size_t pos_cap;
 	ns_buf out;  /* encoded bytes of one block */
+	ns_buf pout; /* encoded positions of one block */
 	ns_buf skip; /* skip entries of the term */
 	part *parts;
 	size_t parts_cap;
@@ -1388,11 +1389,30 @@ typedef struct term_out {
 	uint32_t max_tf, min_dl;
 } term_out;
 
+/* Where a merge writes encoded bytes: the segment's file, or a temporary
+** file that is appended to it afterwards (the second half of a split
+** merge, see write_terms()). */
+typedef struct sink {
+	ns_fout *f; /* the file, or NULL: fp */
+	FILE *fp;
+	uint64_t off; /* bytes written through this sink */
+	int err;      /* fp: a write failed */
+} sink;
+
+static void sink_write(sink *s, const void *p, size_t n)
+{
+	if (s->f)
+		ns_fout_write(s->f, p, n);
+	else if (!s->err && fwrite(p, 1, n, s->fp) != n)
+		s->err = 1;
+	s->off += n;
+}
+
 /* Streams one term's postings from its parts into the posting and
 ** position files (docs/FORMAT.md#postings): blocks of 128, then the skip
 ** table when df >= 128. */
 static int encode_term(ns_writer *w, enc *e, size_t np, uint64_t df,
-                       ns_fout *fp, ns_fout *fq, term_out *o)
+                       sink *fp, sink *fq, term_out *o)
 {
 	uint64_t nb = df >= NS_BLOCK ? (df + NS_BLOCK - 1) / NS_BLOCK : 0;
 	e->skip.len = 0;
@@ -1441,16 +1461,10 @@ static int encode_term(ns_writer *w, enc *e, size_t np, uint64_t df,
 		e->out.len = 0;
 		put_ints(&e->out, e->gaps, n);
 		put_ints(&e->out, e->tfs, n);
-		size_t qbefore = fq->off;
-		{
-			ns_buf q;
-			ns_buf_init(&q);
-			put_ints(&q, e->pos, npos);
-			if (q.rc) return NS_ENOMEM;
-			ns_fout_write(fq, q.p, q.len);
-			ns_buf_free(&q);
-		}
-		if (e->out.rc) return NS_ENOMEM;
+		e->pout.len = 0;
+		put_ints(&e->pout, e->pos, npos);
+		if (e->out.rc || e->pout.rc) return NS_ENOMEM;
+		sink_write(fq, e->pout.p, e->pout.len);
 		if (nb) {
 			uint8_t s[NS_SKIP_ENTRY];
 			ns_put_le32(s, prev);
@@ -1460,9 +1474,9 @@ static int encode_term(ns_writer *w, enc *e, size_t np, uint64_t df,
 			ns_put_le32(s + 16, bmin);
 			ns_buf_append(&e->skip, s, sizeof s);
 		}
-		ns_fout_write(fp, e->out.p, e->out.len);
+		sink_write(fp, e->out.p, e->out.len);
 		o->post_len += e->out.len;
-		o->pos_len += fq->off - qbefore;
+		o->pos_len += e->pout.len;
 		if (o->post_len > UINT32_MAX || o->pos_len > UINT32_MAX)
 			return NS_ELIMIT;
 		if (bmax > o->max_tf) o->max_tf = bmax;
@@ -1471,7 +1485,7 @@ static int encode_term(ns_writer *w, enc *e, size_t np, uint64_t df,
 	}
 	if (nb) {
 		if (e->skip.rc) return NS_ENOMEM;
-		ns_fout_write(fp, e->skip.p, e->skip.len);
+		sink_write(fp, e->skip.p, e->skip.len);
 		o->post_len += e->skip.len;
 	}
 	/* every part must have been used up exactly */
@@ -1533,150 +1547,6 @@ static int run_part(run *r, const char *s, size_t sl, part *pt, int *got)
 	return NS_OK;
 }
 
-static int write_terms(ns_writer *w)
-{
-	int rc = NS_ENOMEM;
-	char *pd, *pp, *pq;
-	NS_TRY(track_file(w, "dict", &pd));
-	NS_TRY(track_file(w, "post", &pp));
-	NS_TRY(track_file(w, "pos", &pq));
-	for (size_t i = 0; i < w->n_runs; i++)
-		if (map_run(&w->runs[i])) {
-			set_err(w, NS_EIO, ns_fmt("cannot read back '%s': %s",
-			                          w->runs[i].path, strerror(errno)));
-			return NS_EIO;
-		}
-	uint32_t n_terms = (uint32_t)w->terms.n;
-	uint32_t *order = ns_malloc((size_t)n_terms * sizeof *order + 1);
-	enc e;
-	memset(&e, 0, sizeof e);
-	e.parts = ns_calloc(w->n_runs + 1, sizeof *e.parts);
-	ns_buf dblock, dindex;
-	ns_buf_init(&dblock);
-	ns_buf_init(&dindex);
-	ns_fout fd, fp, fq;
-	memset(&fd, 0, sizeof fd);
-	memset(&fp, 0, sizeof fp);
-	memset(&fq, 0, sizeof fq);
-	fd.fd = fp.fd = fq.fd = -1;
-	if (!order || !e.parts) goto out;
-	for (uint32_t i = 0; i < n_terms; i++) order[i] = i;
-	qsort_r(order, n_terms, sizeof *order, ns_strmap_cmp_keys, &w->terms);
-
-	ns_fout_open(&fd, pd, NS_MAGIC_DICT);
-	ns_fout_open(&fp, pp, NS_MAGIC_POST);
-	ns_fout_open(&fq, pq, NS_MAGIC_POS);
-	uint64_t post_off = 0, pos_off = 0, dict_off = 0, n_blocks = 0;
-	const char *prev = "";
-	size_t prev_len = 0;
-	for (uint32_t k = 0; k < n_terms; k++) {
-		uint32_t tid = order[k];
-		gterm *g = &w->t[tid];
-		const char *s = ns_strmap_key(&w->terms, tid);
-		size_t sl = w->terms.ents[tid].key_len;
-		size_t np = 0;
-		for (size_t r = 0; r < w->n_runs; r++) {
-			int got;
-			run_release(&w->runs[r]);
-			if ((rc = run_part(&w->runs[r], s, sl, &e.parts[np], &got))) goto out;
-			np += (size_t)got;
-		}
-		if (g->df_mem) {
-			part *pt = &e.parts[np++];
-			pt->d = g->docs.p;
-			pt->dend = g->docs.p + g->docs.len;
-			pt->p = g->pos.p;
-			pt->pend = g->pos.p + g->pos.len;
-			pt->df = g->df_mem;
-		}
-		term_out o;
-		if ((rc = encode_term(w, &e, np, g->df, &fp, &fq, &o))) {
-			if (rc == NS_ELIMIT)
-				set_err(w, rc, ns_fmt("posting list of '%.*s' too large",
-				                      (int)sl, s));
-			goto out;
-		}
-		/* dictionary entry, front-coded within blocks */
-		size_t pre = 0;
-		int first = k % NS_DICT_BLOCK == 0;
-		if (first) {
-			if (dblock.len) {
-				ns_fout_write(&fd, dblock.p, dblock.len);
-				dict_off += dblock.len;
-				dblock.len = 0;
-			}
-			ns_buf_put_le64(&dindex, dict_off);
-			n_blocks++;
-		} else {
-			while (pre < sl && pre < prev_len && pre < 255 && s[pre] == prev[pre])
-				pre++;
-		}
-		ns_buf_put_varint(&dblock, pre);
-		ns_buf_put_varint(&dblock, sl - pre);
-		ns_buf_append(&dblock, s + pre, sl - pre);
-		ns_buf_put_varint(&dblock, g->df);
-		ns_buf_put_varint(&dblock, g->cf);
-		if (first) {
-			ns_buf_put_varint(&dblock, post_off);
-			ns_buf_put_varint(&dblock, pos_off);
-		}
-		ns_buf_put_varint(&dblock, o.post_len);
-		ns_buf_put_varint(&dblock, o.pos_len);
-		ns_buf_put_varint(&dblock, o.max_tf);
-		ns_buf_put_varint(&dblock, o.min_dl);
-		post_off += o.post_len;
-		pos_off += o.pos_len;
-		prev = s;
-		prev_len = sl;
-		ns_buf_free(&g->docs);
-		ns_buf_free(&g->pos);
-	}
-	for (size_t r = 0; r < w->n_runs; r++)
-		if (w->runs[r].p != w->runs[r].end) {
-			rc = NS_ECORRUPT;
-			goto out;
-		}
-	ns_fout_write(&fd, dblock.p, dblock.len);
-	dict_off += dblock.len;
-	if (dblock.rc || dindex.rc) {
-		rc = NS_ENOMEM;
-		goto out;
-	}
-	ns_fout_write(&fd, dindex.p, dindex.len);
-	static const uint8_t zeros[NS_BODY_PADDING];
-	ns_fout_write(&fp, zeros, sizeof zeros);
-	ns_fout_write(&fq, zeros, sizeof zeros);
-	uint8_t meta[24];
-	ns_put_le64(meta, n_terms);
-	ns_put_le64(meta + 8, n_blocks);
-	ns_put_le64(meta + 16, dict_off);
-	int r1 = ns_fout_finish(&fd, meta, NS_META_DICT);
-	ns_put_le64(meta, w->stats.n_postings);
-	ns_put_le64(meta + 8, post_off);
-	ns_put_le64(meta + 16, 0);
-	int r2 = ns_fout_finish(&fp, meta, NS_META_POST);
-	ns_put_le64(meta, w->stats.n_positions);
-	ns_put_le64(meta + 8, pos_off);
-	int r3 = ns_fout_finish(&fq, meta, NS_META_POS);
-	rc = r1 ? r1 : r2 ? r2 : r3;
-	w->stats.n_terms = n_terms;
-	w->stats.index_bytes += fd.off + fp.off + fq.off;
-out:
-	if (rc) {
-		ns_fout_abort(&fd);
-		ns_fout_abort(&fp);
-		ns_fout_abort(&fq);
-	}
-	ns_free(order);
-	ns_free(e.pos);
-	ns_free(e.parts);
-	ns_buf_free(&e.out);
-	ns_buf_free(&e.skip);
-	ns_buf_free(&dblock);
-	ns_buf_free(&dindex);
-	return rc;
-}
-
 /* Appends the n bytes of spool file path to f.  Non-zero on failure. */
 static int copy_spool(ns_fout *f, const char *path, uint64_t n)
 {
@@ -1691,6 +1561,338 @@ static int copy_spool(ns_fout *f, const char *path, uint64_t n)
 	}
 	fclose(r);
 	return copied != n;
+}
+
+/* Moves r to its first record whose term sorts at or after s (a run holds
+** its terms in the order write_terms() merges them: bytewise, a prefix
+** first). */
+static int run_seek(run *r, const char *s, size_t sl)
+{
+	while (r->p < r->end) {
+		const uint8_t *p = r->p;
+		uint64_t len, df, cf, dl, pl;
+		if (ns_varint_get(&p, r->end, &len) || len > (uint64_t)(r->end - p))
+			return NS_ECORRUPT;
+		int c = memcmp(p, s, len < sl ? (size_t)len : sl);
+		if (c > 0 || (c == 0 && len >= sl)) return NS_OK;
+		p += len;
+		if (ns_varint_get(&p, r->end, &df) || ns_varint_get(&p, r->end, &cf) ||
+		    ns_varint_get(&p, r->end, &dl) || dl > (uint64_t)(r->end - p))
+			return NS_ECORRUPT;
+		p += dl;
+		if (ns_varint_get(&p, r->end, &pl) || pl > (uint64_t)(r->end - p))
+			return NS_ECORRUPT;
+		r->p = p + pl;
+	}
+	return NS_OK;
+}
+
+/* One range of the final merge: terms order[from..to), read from the runs
+** at `runs` (this range's own read positions) and from memory, encoded
+** into sp and sq.  Each term's output goes to outs[k - from] when outs is
+** given, else to the callback (the dictionary, written as it goes). */
+typedef struct mrange {
+	ns_writer *w;
+	const uint32_t *order;
+	uint32_t from, to;
+	run *runs;
+	sink sp, sq;
+	term_out *outs;
+	int (*each)(void *ctx, uint32_t k, const term_out *o);
+	void *ctx;
+	int rc;
+	uint32_t big; /* the term whose list exceeded the format (NS_ELIMIT) */
+} mrange;
+
+static int merge_range(mrange *m)
+{
+	ns_writer *w = m->w;
+	enc e;
+	memset(&e, 0, sizeof e);
+	e.parts = ns_calloc(w->n_runs + 1, sizeof *e.parts);
+	int rc = e.parts ? NS_OK : NS_ENOMEM;
+	for (uint32_t k = m->from; k < m->to && !rc; k++) {
+		uint32_t tid = m->order[k];
+		gterm *g = &w->t[tid];
+		const char *s = ns_strmap_key(&w->terms, tid);
+		size_t sl = w->terms.ents[tid].key_len;
+		size_t np = 0;
+		for (size_t r = 0; r < w->n_runs && !rc; r++) {
+			int got;
+			run_release(&m->runs[r]);
+			rc = run_part(&m->runs[r], s, sl, &e.parts[np], &got);
+			np += (size_t)got;
+		}
+		if (rc) break;
+		if (g->df_mem) {
+			part *pt = &e.parts[np++];
+			pt->d = g->docs.p;
+			pt->dend = g->docs.p + g->docs.len;
+			pt->p = g->pos.p;
+			pt->pend = g->pos.p + g->pos.len;
+			pt->df = g->df_mem;
+		}
+		term_out o;
+		if ((rc = encode_term(w, &e, np, g->df, &m->sp, &m->sq, &o))) {
+			if (rc == NS_ELIMIT) m->big = tid;
+			break;
+		}
+		if (m->outs)
+			m->outs[k - m->from] = o;
+		else
+			rc = m->each(m->ctx, k, &o);
+		ns_buf_free(&g->docs);
+		ns_buf_free(&g->pos);
+	}
+	if (!rc && (m->sp.err || m->sq.err)) rc = NS_EIO;
+	ns_free(e.pos);
+	ns_free(e.parts);
+	ns_buf_free(&e.out);
+	ns_buf_free(&e.pout);
+	ns_buf_free(&e.skip);
+	return m->rc = rc;
+}
+
+static void *merge_main(void *arg)
+{
+	merge_range(arg);
+	return NULL;
+}
+
+/* The dictionary as write_terms() writes it, entry by entry. */
+typedef struct dict_out {
+	ns_writer *w;
+	const uint32_t *order;
+	ns_fout *fd;
+	ns_buf block, index;
+	uint64_t post_off, pos_off, dict_off, n_blocks;
+	const char *prev;
+	size_t prev_len;
+} dict_out;
+
+/* Appends the entry of term order[k], front-coded within its block
+** (docs/FORMAT.md#dictionary). */
+static int dict_put(void *ctx, uint32_t k, const term_out *o)
+{
+	dict_out *d = ctx;
+	uint32_t tid = d->order[k];
+	const gterm *g = &d->w->t[tid];
+	const char *s = ns_strmap_key(&d->w->terms, tid);
+	size_t sl = d->w->terms.ents[tid].key_len, pre = 0;
+	int first = k % NS_DICT_BLOCK == 0;
+	if (first) {
+		if (d->block.len) {
+			ns_fout_write(d->fd, d->block.p, d->block.len);
+			d->dict_off += d->block.len;
+			d->block.len = 0;
+		}
+		ns_buf_put_le64(&d->index, d->dict_off);
+		d->n_blocks++;
+	} else {
+		while (pre < sl && pre < d->prev_len && pre < 255 && s[pre] == d->prev[pre])
+			pre++;
+	}
+	ns_buf *b = &d->block;
+	ns_buf_put_varint(b, pre);
+	ns_buf_put_varint(b, sl - pre);
+	ns_buf_append(b, s + pre, sl - pre);
+	ns_buf_put_varint(b, g->df);
+	ns_buf_put_varint(b, g->cf);
+	if (first) {
+		ns_buf_put_varint(b, d->post_off);
+		ns_buf_put_varint(b, d->pos_off);
+	}
+	ns_buf_put_varint(b, o->post_len);
+	ns_buf_put_varint(b, o->pos_len);
+	ns_buf_put_varint(b, o->max_tf);
+	ns_buf_put_varint(b, o->min_dl);
+	d->post_off += o->post_len;
+	d->pos_off += o->pos_len;
+	d->prev = s;
+	d->prev_len = sl;
+	return b->rc || d->index.rc ? NS_ENOMEM : NS_OK;
+}
+
+/* Where the final merge splits the sorted terms in two halves of about
+** equal work (postings and positions to encode), or n when it does not:
+** one thread, or too little to gain from a second. */
+static uint32_t merge_split(const ns_writer *w, const uint32_t *order,
+                            uint32_t n)
+{
+	if (w->threads < 2) return n;
+	uint64_t total = 0, acc = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		const gterm *g = &w->t[order[k]];
+		total += g->cf + 2 * g->df + 16;
+	}
+	if (total < ((uint64_t)1 << 20)) return n;
+	for (uint32_t k = 0; k < n; k++) {
+		const gterm *g = &w->t[order[k]];
+		acc += g->cf + 2 * g->df + 16;
+		if (2 * acc >= total) return k + 1;
+	}
+	return n;
+}
+
+/* Merges the runs and what is still in memory into the segment's
+** dictionary, posting and position files.  With more than one thread the
+** sorted terms are cut in two: this thread encodes the first half into the
+** segment's files while another encodes the second half into temporary
+** files, which are then appended; the bytes are the same either way. */
+static int write_terms(ns_writer *w)
+{
+	int rc = NS_ENOMEM;
+	char *pd, *pp, *pq, *tp = NULL, *tq = NULL;
+	NS_TRY(track_file(w, "dict", &pd));
+	NS_TRY(track_file(w, "post", &pp));
+	NS_TRY(track_file(w, "pos", &pq));
+	for (size_t i = 0; i < w->n_runs; i++)
+		if (map_run(&w->runs[i])) {
+			set_err(w, NS_EIO, ns_fmt("cannot read back '%s': %s",
+			                          w->runs[i].path, strerror(errno)));
+			return NS_EIO;
+		}
+	uint32_t n_terms = (uint32_t)w->terms.n;
+	uint32_t *order = ns_malloc((size_t)n_terms * sizeof *order + 1);
+	ns_fout fd, fp, fq;
+	memset(&fd, 0, sizeof fd);
+	memset(&fp, 0, sizeof fp);
+	memset(&fq, 0, sizeof fq);
+	fd.fd = fp.fd = fq.fd = -1;
+	dict_out d;
+	memset(&d, 0, sizeof d);
+	ns_buf_init(&d.block);
+	ns_buf_init(&d.index);
+	mrange m1, m2;
+	memset(&m1, 0, sizeof m1);
+	memset(&m2, 0, sizeof m2);
+	run *runs2 = NULL;
+	pthread_t tid;
+	int threaded = 0;
+	if (!order) goto out;
+	for (uint32_t i = 0; i < n_terms; i++) order[i] = i;
+	qsort_r(order, n_terms, sizeof *order, ns_strmap_cmp_keys, &w->terms);
+
+	ns_fout_open(&fd, pd, NS_MAGIC_DICT);
+	ns_fout_open(&fp, pp, NS_MAGIC_POST);
+	ns_fout_open(&fq, pq, NS_MAGIC_POS);
+	d.w = w;
+	d.order = order;
+	d.fd = &fd;
+	d.prev = "";
+	uint32_t split = merge_split(w, order, n_terms);
+	m1 = (mrange){.w = w, .order = order, .from = 0, .to = split,
+	              .runs = w->runs, .sp = {.f = &fp}, .sq = {.f = &fq},
+	              .each = dict_put, .ctx = &d};
+	if (split < n_terms) {
+		/* the second half: its own read positions in the runs, its own
+		** temporary files, its terms' outputs kept for the dictionary */
+		uint32_t first = order[split];
+		const char *s = ns_strmap_key(&w->terms, first);
+		size_t sl = w->terms.ents[first].key_len;
+		runs2 = ns_calloc(2 * w->n_runs + 1, sizeof *runs2); /* + starts */
+		m2 = (mrange){.w = w, .order = order, .from = split, .to = n_terms,
+		              .runs = runs2,
+		              .outs = ns_malloc((size_t)(n_terms - split) * sizeof(term_out))};
+		if (!runs2 || !m2.outs) goto out;
+		for (size_t r = 0; r < w->n_runs; r++) {
+			runs2[r] = w->runs[r];
+			if ((rc = run_seek(&runs2[r], s, sl))) goto out;
+			size_t at = (size_t)(runs2[r].p - runs2[r].base), page = 1u << 16;
+			runs2[r].released = (at + page - 1) & ~(page - 1);
+			runs2[w->n_runs + r] = runs2[r];
+		}
+		if ((rc = track_file(w, "post.tmp", &tp)) ||
+		    (rc = track_file(w, "pos.tmp", &tq)))
+			goto out;
+		m2.sp.fp = fopen(tp, "wb");
+		m2.sq.fp = fopen(tq, "wb");
+		if (!m2.sp.fp || !m2.sq.fp) {
+			rc = NS_EIO;
+			set_err(w, rc, ns_fmt("cannot create '%s': %s", m2.sp.fp ? tq : tp,
+			                      strerror(errno)));
+			goto out;
+		}
+		threaded = pthread_create(&tid, NULL, merge_main, &m2) == 0;
+	}
+	merge_range(&m1);
+	if (split < n_terms) {
+		if (threaded)
+			pthread_join(tid, NULL);
+		else if (!m1.rc) /* no thread: the second half after the first */
+			merge_range(&m2);
+		threaded = 0;
+	}
+	rc = m1.rc ? m1.rc : m2.rc;
+	uint32_t big = m1.rc ? m1.big : m2.big;
+	if (rc == NS_ELIMIT)
+		set_err(w, rc, ns_fmt("posting list of '%.*s' too large",
+		                      (int)w->terms.ents[big].key_len,
+		                      ns_strmap_key(&w->terms, big)));
+	if (rc) goto out;
+	/* every run read exactly up to where the second half starts, and the
+	** second half exactly to its end */
+	for (size_t r = 0; r < w->n_runs; r++)
+		if (w->runs[r].p != (runs2 ? runs2[w->n_runs + r].p : w->runs[r].end) ||
+		    (runs2 && runs2[r].p != runs2[r].end)) {
+			rc = NS_ECORRUPT;
+			goto out;
+		}
+	if (split < n_terms) {
+		/* append the second half's bytes, then its dictionary entries */
+		if (fflush(m2.sp.fp) != 0 || fflush(m2.sq.fp) != 0 ||
+		    copy_spool(&fp, tp, m2.sp.off) || copy_spool(&fq, tq, m2.sq.off)) {
+			rc = NS_EIO;
+			set_err(w, rc, ns_fmt("cannot read back '%s': %s", tp,
+			                      strerror(errno)));
+			goto out;
+		}
+		for (uint32_t k = split; k < n_terms && !rc; k++)
+			rc = dict_put(&d, k, &m2.outs[k - split]);
+		if (rc) goto out;
+	}
+	ns_fout_write(&fd, d.block.p, d.block.len);
+	d.dict_off += d.block.len;
+	if (d.block.rc || d.index.rc) {
+		rc = NS_ENOMEM;
+		goto out;
+	}
+	ns_fout_write(&fd, d.index.p, d.index.len);
+	static const uint8_t zeros[NS_BODY_PADDING];
+	ns_fout_write(&fp, zeros, sizeof zeros);
+	ns_fout_write(&fq, zeros, sizeof zeros);
+	uint8_t meta[24];
+	ns_put_le64(meta, n_terms);
+	ns_put_le64(meta + 8, d.n_blocks);
+	ns_put_le64(meta + 16, d.dict_off);
+	int r1 = ns_fout_finish(&fd, meta, NS_META_DICT);
+	ns_put_le64(meta, w->stats.n_postings);
+	ns_put_le64(meta + 8, d.post_off);
+	ns_put_le64(meta + 16, 0);
+	int r2 = ns_fout_finish(&fp, meta, NS_META_POST);
+	ns_put_le64(meta, w->stats.n_positions);
+	ns_put_le64(meta + 8, d.pos_off);
+	int r3 = ns_fout_finish(&fq, meta, NS_META_POS);
+	rc = r1 ? r1 : r2 ? r2 : r3;
+	w->stats.n_terms = n_terms;
+	w->stats.index_bytes += fd.off + fp.off + fq.off;
+out:
+	if (threaded) pthread_join(tid, NULL);
+	if (rc) {
+		ns_fout_abort(&fd);
+		ns_fout_abort(&fp);
+		ns_fout_abort(&fq);
+	}
+	if (m2.sp.fp) fclose(m2.sp.fp);
+	if (m2.sq.fp) fclose(m2.sq.fp);
+	if (tp) unlink(tp);
+	if (tq) unlink(tq);
+	ns_free(m2.outs);
+	ns_free(runs2);
+	ns_free(order);
+	ns_buf_free(&d.block);
+	ns_buf_free(&d.index);
+	return rc;
 }
 
 static int write_docs(ns_writer *w)
