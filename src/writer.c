@@ -1587,6 +1587,10 @@ static int run_seek(run *r, const char *s, size_t sl)
 	return NS_OK;
 }
 
+/* A half of the final merge that stopped because the other failed (never
+** returned: the other half's error is). */
+#define NS_ECANCELED_MERGE (-1000)
+
 /* One range of the final merge: terms order[from..to), read from the runs
 ** at `runs` (this range's own read positions) and from memory, encoded
 ** into sp and sq.  Each term's output goes to outs[k - from] when outs is
@@ -1602,6 +1606,8 @@ typedef struct mrange {
 	void *ctx;
 	int rc;
 	uint32_t big; /* the term whose list exceeded the format (NS_ELIMIT) */
+	int *failed;  /* shared by both halves: set when one fails, so that
+	                 the other stops early */
 } mrange;
 
 static int merge_range(mrange *m)
@@ -1612,6 +1618,10 @@ static int merge_range(mrange *m)
 	e.parts = ns_calloc(w->n_runs + 1, sizeof *e.parts);
 	int rc = e.parts ? NS_OK : NS_ENOMEM;
 	for (uint32_t k = m->from; k < m->to && !rc; k++) {
+		if (k % 1024 == 0 && __atomic_load_n(m->failed, __ATOMIC_RELAXED)) {
+			rc = NS_ECANCELED_MERGE;
+			break;
+		}
 		uint32_t tid = m->order[k];
 		gterm *g = &w->t[tid];
 		const char *s = ns_strmap_key(&w->terms, tid);
@@ -1645,6 +1655,7 @@ static int merge_range(mrange *m)
 		ns_buf_free(&g->pos);
 	}
 	if (!rc && (m->sp.err || m->sq.err)) rc = NS_EIO;
+	if (rc) __atomic_store_n(m->failed, 1, __ATOMIC_RELAXED);
 	ns_free(e.pos);
 	ns_free(e.parts);
 	ns_buf_free(&e.out);
@@ -1768,7 +1779,7 @@ static int write_terms(ns_writer *w)
 	memset(&m2, 0, sizeof m2);
 	run *runs2 = NULL;
 	pthread_t tid;
-	int threaded = 0;
+	int threaded = 0, failed = 0;
 	if (!order) goto out;
 	for (uint32_t i = 0; i < n_terms; i++) order[i] = i;
 	qsort_r(order, n_terms, sizeof *order, ns_strmap_cmp_keys, &w->terms);
@@ -1783,7 +1794,7 @@ static int write_terms(ns_writer *w)
 	uint32_t split = merge_split(w, order, n_terms);
 	m1 = (mrange){.w = w, .order = order, .from = 0, .to = split,
 	              .runs = w->runs, .sp = {.f = &fp}, .sq = {.f = &fq},
-	              .each = dict_put, .ctx = &d};
+	              .each = dict_put, .ctx = &d, .failed = &failed};
 	if (split < n_terms) {
 		/* the second half: its own read positions in the runs, its own
 		** temporary files, its terms' outputs kept for the dictionary */
@@ -1792,7 +1803,7 @@ static int write_terms(ns_writer *w)
 		size_t sl = w->terms.ents[first].key_len;
 		runs2 = ns_calloc(2 * w->n_runs + 1, sizeof *runs2); /* + starts */
 		m2 = (mrange){.w = w, .order = order, .from = split, .to = n_terms,
-		              .runs = runs2,
+		              .runs = runs2, .failed = &failed,
 		              .outs = ns_malloc((size_t)(n_terms - split) * sizeof(term_out))};
 		if (!runs2 || !m2.outs) goto out;
 		for (size_t r = 0; r < w->n_runs; r++) {
@@ -1823,8 +1834,9 @@ static int write_terms(ns_writer *w)
 			merge_range(&m2);
 		threaded = 0;
 	}
-	rc = m1.rc ? m1.rc : m2.rc;
-	uint32_t big = m1.rc ? m1.big : m2.big;
+	/* the half that failed first has the error (the other one stopped) */
+	rc = m1.rc && m1.rc != NS_ECANCELED_MERGE ? m1.rc : m2.rc ? m2.rc : m1.rc;
+	uint32_t big = m1.rc == NS_ELIMIT ? m1.big : m2.big;
 	if (rc == NS_ELIMIT)
 		set_err(w, rc, ns_fmt("posting list of '%.*s' too large",
 		                      (int)w->terms.ents[big].key_len,
