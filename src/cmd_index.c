@@ -153,6 +153,29 @@ static int on_file(void *ctx, const char *path, const struct stat *st)
 	return 1;
 }
 
+/* A directory the walk could not open or read in full: its files were not
+** met, but they may well still be there (a permission changed, a disk
+** error), so their documents are kept rather than deleted as vanished. */
+static int on_dir_unreadable(void *ctx, const char *dir)
+{
+	ictx *c = ctx;
+	if (!c->base) return 0;
+	size_t dl = strlen(dir);
+	for (size_t i = 0; i < c->paths.n; i++) {
+		const ns_strmap_entry *e = &c->paths.ents[i];
+		const char *path = ns_strmap_key(&c->paths, (uint32_t)i);
+		if (e->key_len <= dl || path[dl] != '/' || memcmp(path, dir, dl) != 0)
+			continue;
+		for (uint32_t k = e->val; k != UINT32_MAX; k = c->next[k]) {
+			uint32_t si = (uint32_t)(c->refs[k] >> 32), d = (uint32_t)c->refs[k];
+			if (was_seen(c, si, d)) continue;
+			mark_seen(c, si, d);
+			c->unchanged++;
+		}
+	}
+	return 0;
+}
+
 /* Deletes the published documents the walk did not meet. */
 static int remove_unseen(ictx *c)
 {
@@ -388,7 +411,8 @@ static int run_walk(int kind, int argc, char **argv)
 	c.t0 = c.last = now();
 	ns_walk_options wopt = {.on_doc = on_doc, .on_warn = on_warn,
 	                        .on_progress = on_progress, .ctx = &c,
-	                        .on_file = c.base ? on_file : NULL};
+	                        .on_file = c.base ? on_file : NULL,
+	                        .on_dir_unreadable = on_dir_unreadable};
 	int failed_roots = 0;
 	for (int i = optind; i < argc && !interrupted && !c.fatal; i++) {
 		c.prefix = argc - optind > 1 ? argv[i] : NULL;

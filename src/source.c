@@ -37,6 +37,7 @@ typedef struct walker {
 	ns_warn_fn on_warn;
 	ns_progress_fn on_progress;
 	ns_file_fn on_file;
+	int (*on_dir_unreadable)(void *ctx, const char *path);
 	void *ctx;
 	ns_walk_stats *st;
 	ns_buf path;         /* root-joined path of the current entry (NUL-ended) */
@@ -902,10 +903,14 @@ static int walk_dir(walker *w, int nofollow)
 		int e = errno;
 		if (nofollow) w->st->skipped++;
 		if (nofollow && (e == ELOOP || e == ENOTDIR)) return NS_OK;
-		if (e == ENOENT)
+		if (e == ENOENT) {
 			warn(w, path, "directory vanished, skipped");
-		else
+		} else {
 			warn(w, path, "cannot open directory: %s", strerror(e));
+			if (nofollow && w->on_dir_unreadable &&
+			    w->on_dir_unreadable(w->ctx, path) < 0)
+				return NS_EINVAL;
+		}
 		return nofollow ? NS_OK : NS_EIO; /* only the root fails the walk */
 	}
 	d = fdopendir(fd);
@@ -920,8 +925,12 @@ static int walk_dir(walker *w, int nofollow)
 		errno = 0;
 		de = readdir(d);
 		if (!de) {
-			if (errno)
+			if (errno) {
 				warn(w, path, "cannot read directory: %s", strerror(errno));
+				if (w->on_dir_unreadable &&
+				    w->on_dir_unreadable(w->ctx, path) < 0)
+					rc = NS_EINVAL;
+			}
 			break;
 		}
 		if (de->d_name[0] == '.') continue; /* hidden, and . and .. */
@@ -978,6 +987,7 @@ int ns_walk(const char *root, const ns_walk_options *opt,
 		w.on_warn = opt->on_warn;
 		w.on_progress = opt->on_progress;
 		w.on_file = opt->on_file;
+		w.on_dir_unreadable = opt->on_dir_unreadable;
 		w.ctx = opt->ctx;
 	}
 	w.st = stats ? stats : &local;

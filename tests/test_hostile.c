@@ -736,10 +736,12 @@ Test(hostile, one_megabyte_token)
 /* Runs `nsearch --index g_ix index -q g_corpus`, as user nobody when we are
 ** root.  @return the exit status, or -1 when the permissions do not bite
 ** (the test is then skipped); *err gets stderr. */
-static int index_unprivileged(char **err)
+/* Runs "nsearch index" on the corpus as nobody; -1 when that cannot make
+** probe (relative to the corpus; NULL: no check) unreadable. */
+static int index_unprivileged(char **err, const char *probe)
 {
 	char *errf = th_path(g_dir, "stderr");
-	char *locked = C("locked.txt");
+	char *locked = probe ? C(probe) : NULL;
 	int o = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	cr_assert(o >= 0, "%s: %s", errf, strerror(errno));
 	pid_t pid = th_fork();
@@ -749,7 +751,7 @@ static int index_unprivileged(char **err)
 			    setuid(65534) != 0)
 				_exit(77);
 		}
-		int fd = open(locked, O_RDONLY);
+		int fd = locked ? open(locked, O_RDONLY) : -1;
 		if (fd >= 0) _exit(77); /* permissions do not bite */
 		int nul = open("/dev/null", O_RDWR);
 		if (nul < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 ||
@@ -786,7 +788,7 @@ Test(hostile, unreadable_files_and_directories_are_warned_and_skipped)
 	cr_assert_eq(mkdir(g_ix, 0777), 0);
 	cr_assert_eq(chmod(g_ix, 0777), 0);
 	char *err = NULL;
-	int rc = index_unprivileged(&err);
+	int rc = index_unprivileged(&err, "locked.txt");
 	if (rc < 0) {
 		free(err);
 		SKIP("cannot run without permission override (not root, or "
@@ -802,6 +804,53 @@ Test(hostile, unreadable_files_and_directories_are_warned_and_skipped)
 	cr_assert_eq(hits(g_ix, "deltaword", NULL, 0), 1);
 	cr_assert_eq(hits(g_ix, "zuluword", NULL, 0), 1);
 	cr_assert_eq(hits(g_ix, "bravoword charlieword", NULL, 0), 0);
+	assert_sound(g_ix);
+}
+
+/* An update that cannot open a directory keeps the documents of its files
+** (a permission or disk problem is not a deletion), while a directory that
+** is gone takes its documents with it. */
+Test(hostile, unreadable_directory_keeps_its_documents_on_update)
+{
+	NEED_BIN();
+	puts_("a.txt", "alphaword readable\n");
+	puts_("lockdir/in.txt", "charlieword inside a directory locked later\n");
+	puts_("lockdir/sub/deep.txt", "echoword deeper inside it\n");
+	puts_("gone/x.txt", "foxtrotword in a directory removed later\n");
+	cr_assert_eq(chmod(g_dir, 0755), 0);
+	cr_assert_eq(mkdir(g_ix, 0777), 0);
+	cr_assert_eq(chmod(g_ix, 0777), 0);
+	char *err = NULL;
+	int rc = index_unprivileged(&err, NULL);
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, err ? err : "");
+	free(err);
+	cr_assert_eq(index_docs(g_ix), 4);
+
+	char *p = C("lockdir");
+	cr_assert_eq(chmod(p, 0), 0);
+	char *q = C("gone/x.txt");
+	cr_assert_eq(unlink(q), 0);
+	free(q);
+	q = C("gone");
+	cr_assert_eq(rmdir(q), 0);
+	free(q);
+	rc = index_unprivileged(&err, "lockdir/in.txt");
+	chmod(p, 0755); /* for the teardown, whatever happened */
+	free(p);
+	if (rc < 0) {
+		free(err);
+		SKIP("cannot run without permission override (not root, or "
+		     "setuid failed): chmod 000 does not make directories unreadable");
+	}
+	cr_log_info("stderr:\n%s", err ? err : "");
+	cr_assert_eq(rc, 0, "exit %d: %s", rc, err ? err : "");
+	cr_assert(err && strstr(err, "lockdir: cannot open directory"), "%s", err);
+	free(err);
+	cr_assert_eq(index_docs(g_ix), 3);
+	cr_assert_eq(hits(g_ix, "charlieword", NULL, 0), 1);
+	cr_assert_eq(hits(g_ix, "echoword", NULL, 0), 1);
+	cr_assert_eq(hits(g_ix, "foxtrotword", NULL, 0), 0);
+	cr_assert_eq(hits(g_ix, "alphaword", NULL, 0), 1);
 	assert_sound(g_ix);
 }
 
@@ -902,7 +951,7 @@ Test(hostile, files_vanishing_or_changing_during_the_walk)
 	ns_writer_options wo = {.threads = 1};
 	char *err = NULL;
 	cr_assert_eq(ns_writer_open(g_ix, &wo, &c.w, &err), NS_OK);
-	ns_walk_options o = {v_doc, v_warn, NULL, &c, NULL};
+	ns_walk_options o = {.on_doc = v_doc, .on_warn = v_warn, .ctx = &c};
 	ns_walk_stats st;
 	memset(&st, 0, sizeof st);
 	cr_assert_eq(ns_walk(g_corpus, &o, &st), NS_OK);

@@ -191,7 +191,8 @@ static void coll_free(coll *c)
 
 static int walk(const char *root, coll *c, ns_walk_stats *st)
 {
-	ns_walk_options o = { on_doc, on_warn, on_progress, c, NULL };
+	ns_walk_options o = {.on_doc = on_doc, .on_warn = on_warn,
+	                     .on_progress = on_progress, .ctx = c};
 	return ns_walk(root, &o, st);
 }
 
@@ -1009,7 +1010,7 @@ Test(source, enwiki_one_shard, .timeout = 60)
 	if (stat(ENWIKI "/wiki_AA00.jsonl.gz", &sb) != 0)
 		SKIP(ENWIKI " not present");
 	uint64_t n[3] = { 0 };
-	ns_walk_options o = { count_enwiki, count_warn, NULL, n, NULL };
+	ns_walk_options o = {.on_doc = count_enwiki, .on_warn = count_warn, .ctx = n};
 	ns_walk_stats st = { 0 };
 	cr_assert_eq(ns_walk(ENWIKI "/wiki_AA00.jsonl.gz", &o, &st), NS_OK);
 	cr_assert_eq(n[0], 38); /* zcat wiki_AA00.jsonl.gz | wc -l */
@@ -1023,7 +1024,7 @@ Test(source, enwiki_whole_corpus, .timeout = 300)
 	if (stat(ENWIKI, &sb) != 0) SKIP(ENWIKI " not present");
 	if (getenv("NS_TEST_QUICK")) SKIP("NS_TEST_QUICK is set");
 	uint64_t n[3] = { 0 };
-	ns_walk_options o = { count_enwiki, count_warn, NULL, n, NULL };
+	ns_walk_options o = {.on_doc = count_enwiki, .on_warn = count_warn, .ctx = n};
 	ns_walk_stats st = { 0 };
 	cr_assert_eq(ns_walk(ENWIKI, &o, &st), NS_OK);
 	cr_assert_eq(n[0], 30729);
@@ -1054,7 +1055,7 @@ Test(source, files_beside_a_jsonl_collection_are_skipped)
 	fputs("a text file in a subdirectory is still read\n", f);
 	fclose(f);
 	uint64_t n[3] = { 0 };
-	ns_walk_options o = { count_enwiki, count_warn, NULL, n, NULL };
+	ns_walk_options o = {.on_doc = count_enwiki, .on_warn = count_warn, .ctx = n};
 	ns_walk_stats st = { 0 };
 	int rc = ns_walk(dir, &o, &st);
 	char cmd[300];

@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ctx x;
 	memset(&x, 0, sizeof x);
 	x.text = kind == 1 || kind == 3 || kind == 5;
-	ns_walk_options o = {on_doc, on_warn, NULL, &x, NULL};
+	ns_walk_options o = {.on_doc = on_doc, .on_warn = on_warn, .ctx = &x};
 	ns_walk_stats st;
 	memset(&st, 0, sizeof st);
 	int rc = ns_walk(single ? g_file : g_dir, &o, &st);
