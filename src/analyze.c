@@ -22,6 +22,10 @@
 #include <libstemmer.h>
 #include <utf8proc.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "analyze.h"
 #include "common.h"
 
@@ -241,10 +245,24 @@ static size_t strip_trailing(char *buf, size_t n)
 static inline size_t fold_ascii(ns_tokenizer *t, const uint8_t *s,
                                 const uint8_t *e)
 {
-	size_t n = (size_t)(e - s), i;
+	size_t n = (size_t)(e - s), i = 0;
 	int cut = n > NS_MAX_TOKEN;
 	if (cut) n = NS_MAX_TOKEN;
-	for (i = 0; i < n; i++) t->buf[i] = (char)byte_lower[s[i]];
+#if defined(__SSE2__)
+	/* 16 bytes at a time while the text has them (a token's tail may be
+	** lowered with the bytes after it: buf has room, and they are cut
+	** off by the NUL below) */
+	size_t avail = (size_t)(t->text + t->len - s);
+	const __m128i a1 = _mm_set1_epi8('A' - 1), z1 = _mm_set1_epi8('Z' + 1);
+	const __m128i up = _mm_set1_epi8(0x20);
+	for (; i < n && i + 16 <= avail; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		__m128i m = _mm_and_si128(_mm_cmpgt_epi8(x, a1), _mm_cmplt_epi8(x, z1));
+		_mm_storeu_si128((__m128i *)(void *)(t->buf + i),
+		                 _mm_add_epi8(x, _mm_and_si128(m, up)));
+	}
+#endif
+	for (; i < n; i++) t->buf[i] = (char)byte_lower[s[i]];
 	t->buf[n] = 0;
 	return cut ? strip_trailing(t->buf, n) : n;
 }
@@ -496,6 +514,28 @@ static int next_sig_kind(const uint8_t *p, const uint8_t *e)
 ** characters.  Default ignorables are transparent: a run of them is
 ** inside the token when what follows continues the token, and is left
 ** out at its end. */
+/* The first byte of [p, e) that is not an ASCII letter or digit, or e. */
+static inline const uint8_t *skip_alnum(const uint8_t *p, const uint8_t *e)
+{
+#if defined(__SSE2__)
+	/* bytes >= 0x80 are negative as signed: no range below takes them */
+	const __m128i d0 = _mm_set1_epi8('0' - 1), d9 = _mm_set1_epi8('9' + 1);
+	const __m128i la = _mm_set1_epi8('a' - 1), lz = _mm_set1_epi8('z' + 1);
+	const __m128i up = _mm_set1_epi8(0x20);
+	for (; e - p >= 16; p += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i l = _mm_or_si128(x, up); /* A-Z to a-z; no other byte lands there */
+		__m128i ok = _mm_or_si128(
+		    _mm_and_si128(_mm_cmpgt_epi8(x, d0), _mm_cmplt_epi8(x, d9)),
+		    _mm_and_si128(_mm_cmpgt_epi8(l, la), _mm_cmplt_epi8(l, lz)));
+		unsigned stop = (unsigned)_mm_movemask_epi8(ok) ^ 0xffffu;
+		if (stop) return p + __builtin_ctz(stop);
+	}
+#endif
+	while (p < e && (byte_cls[*p] & F_ALNUM)) p++;
+	return p;
+}
+
 static const uint8_t *scan_run(const uint8_t *s, const uint8_t *e, int k,
                                size_t cl, int *ascii)
 {
@@ -503,7 +543,7 @@ static const uint8_t *scan_run(const uint8_t *s, const uint8_t *e, int k,
 	int last = k; /* kind of the last letter/number, K_MARK if none */
 	for (;;) {
 		const uint8_t *q = p;
-		while (p < e && (byte_cls[*p] & F_ALNUM)) p++;
+		p = skip_alnum(p, e);
 		if (p > q) {
 			last = (byte_cls[p[-1]] & F_DIGIT) ? K_DIGIT : K_LETTER;
 			ign = NULL;

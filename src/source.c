@@ -24,6 +24,10 @@
 #include "common.h"
 #include "source.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define READ_CHUNK ((size_t)1 << 20)  /* least room offered to one read */
 #define READ_MAX ((size_t)1 << 30)    /* most bytes asked of one read */
 #define GZ_BUFFER (256u << 10)        /* zlib's input buffer (gzbuffer) */
@@ -418,6 +422,30 @@ static int jp_string(jp *j, ns_buf *out)
 	for (;;) {
 		const uint8_t *q = p;
 		uint32_t cp;
+#if defined(__SSE2__)
+		/* 16 bytes at a time up to a quote, backslash or NUL, copied as
+		** they are scanned (o never runs ahead of p, and the reserve
+		** above covers what is left of the input) */
+		const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+		const __m128i nul = _mm_setzero_si128();
+		while (end - q >= 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+			__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, dq),
+			                                      _mm_cmpeq_epi8(x, bs)),
+			                         _mm_cmpeq_epi8(x, nul));
+			unsigned k = (unsigned)_mm_movemask_epi8(m);
+			if (o) _mm_storeu_si128((__m128i *)(void *)o, x);
+			if (k) {
+				unsigned n = (unsigned)__builtin_ctz(k);
+				q += n;
+				if (o) o += n;
+				break;
+			}
+			q += 16;
+			if (o) o += 16;
+		}
+		p = q;
+#endif
 		while (q < end && *q != '"' && *q != '\\' && *q != 0) q++;
 		if (o && q > p) {
 			memcpy(o, p, (size_t)(q - p));
