@@ -1,16 +1,21 @@
 /*
 ** bench_postings.c -- the posting-list codec on REAL data: the doc-id
 ** gaps, term frequencies and positions of an nsearch index, decoded with
-** our block codec on every kernel this CPU has (scalar, sse2, avx2),
+** our block codec on every kernel this CPU has (scalar, sse2, avx2,
+** avx512),
 ** with plain varints and with zlib as baselines.
 **
 ** Build (make bench does this; needs build-bench/libnsearch.a):
 **   gcc -std=c11 -O2 -DNDEBUG -D_GNU_SOURCE -Iinclude -Isrc \
 **       -o build-bench/bench_postings bench/bench_postings.c \
 **       build-bench/libnsearch.a -lstemmer -lutf8proc -lz -lm -lpthread
-** Run:  build-bench/bench_postings [-q] [-c] [-r RUNS] [-s STEP] INDEX_DIR
+** Run:  build-bench/bench_postings [-q] [-c] [-r RUNS] [-s STEP]
+**                             [-S STREAM] [-C CODEC] [-K KERNEL] INDEX_DIR
 **   -q  quick: 3 runs instead of 7          -c  thread CPU clock
 **   -r  timed runs per figure (median kept) -s  every STEP-th term only
+**   -S  only this stream (docs, tfs, positions)
+**   -C  only this codec (pfor, bp128, varint, zlib)
+**   -K  only this kernel (scalar, sse2, avx2, avx512) for pfor and bp128
 **
 ** What it reads.  Every term of every segment (or every STEP-th one) is
 ** walked with the index's own cursor (src/postings.h), which checks the
@@ -46,6 +51,10 @@
 ** codec's output is first verified against the values read from the index,
 ** so the checksum column is the same for all codecs of a stream.
 **
+** On stderr, "split" lines say how each stream's ints fall into full
+** blocks (and how many of those have exceptions) and into tails of 1-3
+** (varints), 4-15, 16-63 and 64-127 values: short lists cost per list.
+** (stdout keeps the format bench/run.py parses.)
 ** Output: TSV rows
 **   stream codec kernel lists ints bytes bits_per_int decode_mis checksum
 ** where decode_mis is millions of integers decoded a second (median of the
@@ -292,6 +301,35 @@ static void encode_zlib(stream *s)
 	free(raw);
 }
 
+/* How a stream's ints split between full blocks and tails of each size
+** (the decode cost of short lists is mostly per list, not per int). */
+static void print_split(const stream *s)
+{
+	size_t blk_ints = 0, blocks = 0, exc_blocks = 0, tail_ints[4] = {0},
+	       tails[4] = {0};
+	const enc *e = &s->blk[0];
+	for (size_t l = 0; l < s->n_lists; l++) {
+		size_t n = s->lst[l + 1] - s->lst[l], t = n % NS_BLOCK;
+		const uint8_t *p = e->p + e->off[l], *end = e->p + e->off[l + 1];
+		for (size_t i = 0; i + NS_BLOCK <= n; i += NS_BLOCK) {
+			blocks++;
+			exc_blocks += p[1] != 0;
+			if (ns_pfor_skip128(&p, end)) die("skip failed");
+		}
+		blk_ints += n - t;
+		int c = t == 0 ? -1 : t <= NS_PTAIL_VARINT ? 0 : t < 16 ? 1 : t < 64 ? 2 : 3;
+		if (c >= 0) {
+			tails[c]++;
+			tail_ints[c] += t;
+		}
+	}
+	fprintf(stderr, "bench_postings: split %s: %zu lists, %zu ints in %zu full blocks (%zu with "
+	       "exceptions); tails (lists, ints): 1-3 varint %zu %zu, 4-15 %zu "
+	       "%zu, 16-63 %zu %zu, 64-127 %zu %zu\n", s->name, s->n_lists,
+	       blk_ints, blocks, exc_blocks, tails[0], tail_ints[0], tails[1],
+	       tail_ints[1], tails[2], tail_ints[2], tails[3], tail_ints[3]);
+}
+
 /* ---- decoders ------------------------------------------------------------ */
 
 enum { C_PFOR, C_BP128, C_VARINT, C_ZLIB, N_CODECS };
@@ -397,7 +435,8 @@ static double measure(const stream *s, int codec, int runs, z_stream *z)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench_postings [-q] [-c] [-r RUNS] [-s STEP] INDEX_DIR\n");
+	fprintf(stderr, "usage: bench_postings [-q] [-c] [-r RUNS] [-s STEP] "
+	        "[-S STREAM] [-C CODEC] [-K KERNEL] INDEX_DIR\n");
 	exit(2);
 }
 
@@ -405,9 +444,13 @@ int main(int argc, char **argv)
 {
 	int runs = 7;
 	uint64_t step = 1;
-	const char *dir = NULL;
+	const char *dir = NULL, *only_stream = NULL, *only_codec = NULL,
+	           *only_kernel = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-q") == 0) runs = 3;
+		else if (strcmp(argv[i], "-S") == 0 && i + 1 < argc) only_stream = argv[++i];
+		else if (strcmp(argv[i], "-C") == 0 && i + 1 < argc) only_codec = argv[++i];
+		else if (strcmp(argv[i], "-K") == 0 && i + 1 < argc) only_kernel = argv[++i];
 		else if (strcmp(argv[i], "-c") == 0) bench_clock = CLOCK_THREAD_CPUTIME_ID;
 		else if (strcmp(argv[i], "-r") == 0 && i + 1 < argc) runs = atoi(argv[++i]);
 		else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc)
@@ -440,11 +483,12 @@ int main(int argc, char **argv)
 	stream *st[] = {&docs, &tfs, &pos};
 	for (int i = 0; i < 3; i++) {
 		st_cut(st[i]);
-		encode_block(st[i], 1);
-		encode_block(st[i], 0);
-		encode_varint(st[i]);
-		encode_zlib(st[i]);
+		encode_block(st[i], 1); /* always: print_split() reads it */
+		if (!only_codec || strcmp(only_codec, "bp128") == 0) encode_block(st[i], 0);
+		if (!only_codec || strcmp(only_codec, "varint") == 0) encode_varint(st[i]);
+		if (!only_codec || strcmp(only_codec, "zlib") == 0) encode_zlib(st[i]);
 	}
+	for (int i = 0; i < 3; i++) print_split(st[i]);
 	fprintf(stderr, "bench_postings: %llu terms, %llu postings, %zu positions "
 	        "read and encoded in %.1f s\n", (unsigned long long)w.terms,
 	        (unsigned long long)w.n_postings, pos.n, now() - t0);
@@ -452,7 +496,7 @@ int main(int argc, char **argv)
 	z_stream z;
 	memset(&z, 0, sizeof z);
 	if (inflateInit2(&z, -15) != Z_OK) die("inflateInit2 failed");
-	static const char *const kernels[] = {"scalar", "sse2", "avx2"};
+	static const char *const kernels[] = {"scalar", "sse2", "avx2", "avx512"};
 	printf("# nsearch posting codec on real data: %s, %llu terms (every %llu-th), "
 	       "median of %d runs, clock %s, automatic kernel %s\n", dir,
 	       (unsigned long long)w.terms, (unsigned long long)step, runs,
@@ -461,11 +505,14 @@ int main(int argc, char **argv)
 	printf("stream\tcodec\tkernel\tlists\tints\tbytes\tbits_per_int\tdecode_mis\tchecksum\n");
 	for (int i = 0; i < 3; i++) {
 		stream *s = st[i];
+		if (only_stream && strcmp(only_stream, s->name) != 0) continue;
 		for (int c = 0; c < N_CODECS; c++) {
+			if (only_codec && strcmp(only_codec, codec_names[c]) != 0) continue;
 			const enc *e = codec_enc(s, c);
-			for (int k = 0; k < 3; k++) {
+			for (int k = 0; k < 4; k++) {
 				const char *kern = "-";
 				if (c == C_PFOR || c == C_BP128) {
+					if (only_kernel && strcmp(only_kernel, kernels[k]) != 0) continue;
 					if (ns_codec_set_impl(kernels[k]) != NS_OK) continue;
 					kern = kernels[k];
 				} else if (k > 0) {

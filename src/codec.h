@@ -19,7 +19,8 @@
 **   was consumed; on error *p is left unchanged and the contents of the
 **   output array are unspecified.
 ** - NS_DECODE_PADDING is 0: no decoder reads a single byte at or past `end`,
-**   on any kernel (scalar, SSE2, AVX2).  Readers need no zero padding.
+**   on any kernel (scalar, SSE2, AVX2, AVX-512).  Readers need no zero
+**   padding.
 ** - Block decoding is dispatched at run time to the fastest kernel this CPU
 **   supports.  Every kernel reads and writes exactly the same bytes.
 ** - Thread safety: all functions may be called from any thread.  The kernel
@@ -150,8 +151,8 @@ int ns_vtail_get_delta(const uint8_t **p, const uint8_t *end, size_t n,
 /* Kernel selection                                                         */
 /* ------------------------------------------------------------------------ */
 
-/*! ns_codec_impl() : @return the name of the block kernel in use: "avx2",
-** "sse2" or "scalar" (static string). */
+/*! ns_codec_impl() : @return the name of the block kernel in use:
+** "avx512", "avx2", "sse2" or "scalar" (static string). */
 /*! Patched bit-packed blocks (PFor) of NS_BLOCK values: a width chosen for
 ** the bulk of the values, the larger ones stored apart as exceptions (see
 ** codec.c and docs/FORMAT.md#integer-codec).  Used for every full block of
@@ -185,7 +186,7 @@ const char *ns_codec_impl(void);
 void ns_codec_force_scalar(int on);
 
 /*! ns_codec_set_impl() : selects a kernel by name ("scalar", "sse2",
-** "avx2"); NULL or "auto" returns to automatic selection.
+** "avx2", "avx512"); NULL or "auto" returns to automatic selection.
 ** @return NS_OK, or NS_EINVAL if the name is unknown or this CPU (or
 ** build) lacks that kernel; the selection is then unchanged. */
 int ns_codec_set_impl(const char *name);

@@ -10,8 +10,8 @@
 #include "codec.h"
 #include "common.h"
 
-static const char *const kernels[] = {"scalar", "sse2", "avx2"};
-#define N_KERNELS 3
+static const char *const kernels[] = {"scalar", "sse2", "avx2", "avx512"};
+#define N_KERNELS 4
 
 /* splitmix64: a small seeded PRNG, so failures reproduce. */
 static uint64_t rng_state;
@@ -677,8 +677,9 @@ Test(codec, vtail_golden_and_range)
 Test(codec, impl_names)
 {
 	const char *a = ns_codec_impl();
-	cr_assert(strcmp(a, "avx2") == 0 || strcmp(a, "sse2") == 0 ||
-	          strcmp(a, "scalar") == 0, "unknown kernel '%s'", a);
+	cr_assert(strcmp(a, "avx512") == 0 || strcmp(a, "avx2") == 0 ||
+	          strcmp(a, "sse2") == 0 || strcmp(a, "scalar") == 0,
+	          "unknown kernel '%s'", a);
 	ns_codec_force_scalar(1);
 	cr_assert_str_eq(ns_codec_impl(), "scalar");
 	ns_codec_force_scalar(0);
@@ -886,6 +887,193 @@ Test(codec, pfor_delta_every_kernel)
 			uint32_t s = 3;
 			for (int i = 0; i < NS_BLOCK; i++)
 				cr_assert_eq(out[i], s += in[i], "%s: value %d", kernels[k], i);
+			free(e);
+		}
+	}
+	ns_codec_set_impl(NULL);
+}
+
+/* ---- packed tails and patched delta blocks: every kernel against the
+** scalar one and a plain reference, every width, every tail length ---- */
+
+/* n values whose largest has exactly w bits (or edge patterns). */
+static void tail_values(uint32_t *v, size_t n, unsigned w, int pattern)
+{
+	uint32_t mask = w >= 32 ? UINT32_MAX : (UINT32_C(1) << w) - 1;
+	for (size_t i = 0; i < n; i++)
+		v[i] = pattern == 0 ? (uint32_t)rnd() & mask
+		       : pattern == 1 ? mask            /* all ones */
+		                      : (i & 1) * mask; /* alternating */
+	if (w && n) v[rnd() % n] |= UINT32_C(1) << (w - 1);
+}
+
+Test(codec, ptail_every_kernel_every_width_every_length)
+{
+	rng_state = 0x7a11;
+	uint32_t in[NS_BLOCK], out[NS_BLOCK + 8], ref[NS_BLOCK + 8];
+	uint8_t buf[NS_BLOCK * 6];
+	for (size_t k = 0; k < N_KERNELS; k++) {
+		if (!use_kernel(kernels[k])) continue;
+		for (unsigned w = 0; w <= 32; w++) {
+			for (size_t n = 1; n < NS_BLOCK; n++) {
+				int pattern = (int)((n + w) % 5 == 0 ? 1 + n % 2 : 0);
+				tail_values(in, n, w, pattern);
+				uint32_t base = (uint32_t)rnd();
+				size_t len = ns_ptail_put(in, n, buf);
+				if (n > NS_PTAIL_VARINT) {
+					cr_assert_eq(buf[0], w);
+					cr_assert_eq(len, 1 + (n * w + 7) / 8);
+				}
+				uint8_t *e = exact_copy(buf, len);
+				/* plain: values, nothing written past out[n - 1] */
+				for (size_t i = 0; i < NS_BLOCK + 8; i++) out[i] = 0xdeadbeef;
+				const uint8_t *p = e;
+				cr_assert_eq(ns_ptail_get(&p, e + len, n, out), NS_OK,
+				             "%s w %u n %zu", kernels[k], w, n);
+				cr_assert_eq(p, e + len);
+				for (size_t i = 0; i < n; i++)
+					cr_assert_eq(out[i], in[i], "%s w %u n %zu value %zu",
+					             kernels[k], w, n, i);
+				cr_assert_eq(out[n], 0xdeadbeef, "%s w %u n %zu: wrote past n",
+				             kernels[k], w, n);
+				/* delta: running sums from base */
+				uint32_t s = base;
+				for (size_t i = 0; i < n; i++) ref[i] = s += in[i];
+				for (size_t i = 0; i < NS_BLOCK + 8; i++) out[i] = 0xdeadbeef;
+				p = e;
+				cr_assert_eq(ns_ptail_get_delta(&p, e + len, n, base, out), NS_OK);
+				cr_assert_eq(p, e + len);
+				for (size_t i = 0; i < n; i++)
+					cr_assert_eq(out[i], ref[i], "%s w %u n %zu sum %zu",
+					             kernels[k], w, n, i);
+				cr_assert_eq(out[n], 0xdeadbeef);
+				/* truncated: refused, cursor unchanged (ASan: never read
+				** past the cut) */
+				size_t cuts[4] = {0, len - 1, len / 2, (size_t)rnd() % len};
+				for (int c = 0; c < 4; c++) {
+					uint8_t *t = exact_copy(e, cuts[c]);
+					p = t;
+					cr_assert_eq(ns_ptail_get(&p, t + cuts[c], n, out), NS_ECORRUPT,
+					             "%s w %u n %zu cut %zu", kernels[k], w, n, cuts[c]);
+					cr_assert_eq(p, t);
+					cr_assert_eq(ns_ptail_get_delta(&p, t + cuts[c], n, 1, out),
+					             NS_ECORRUPT);
+					cr_assert_eq(p, t);
+					free(t);
+				}
+				free(e);
+			}
+		}
+		/* a width byte over 32 */
+		uint8_t bad[64] = {33};
+		const uint8_t *p = bad;
+		cr_assert_eq(ns_ptail_get(&p, bad + sizeof bad, 10, out), NS_ECORRUPT);
+		cr_assert_eq(ns_ptail_get_delta(&p, bad + sizeof bad, 10, 0, out),
+		             NS_ECORRUPT);
+	}
+	ns_codec_set_impl(NULL);
+}
+
+/* Varint tails of 1..3 values (the short lists' doc gaps): each varint is
+** decoded without a loop; every byte length, and every malformation. */
+Test(codec, ptail_varint_tails)
+{
+	rng_state = 0xbeef;
+	uint8_t buf[32];
+	uint32_t in[3], out[4];
+	for (int round = 0; round < 20000; round++) {
+		size_t n = 1 + (size_t)rnd() % NS_PTAIL_VARINT;
+		for (size_t i = 0; i < n; i++) {
+			unsigned bits = (unsigned)(rnd() % 33);
+			in[i] = bits ? (uint32_t)rnd() >> (32 - bits) : 0;
+		}
+		size_t len = ns_ptail_put(in, n, buf);
+		/* with slack after the tail, and exactly at the end */
+		for (int slack = 0; slack < 2; slack++) {
+			size_t have = len + (slack ? (size_t)rnd() % 12 : 0);
+			uint8_t *e = exact_copy(buf, have);
+			const uint8_t *p = e;
+			uint32_t base = (uint32_t)rnd();
+			cr_assert_eq(ns_ptail_get_delta(&p, e + have, n, base, out), NS_OK);
+			cr_assert_eq(p, e + len);
+			uint32_t s = base;
+			for (size_t i = 0; i < n; i++) cr_assert_eq(out[i], s += in[i]);
+			free(e);
+		}
+		for (size_t cut = 0; cut < len; cut++) {
+			uint8_t *t = exact_copy(buf, cut);
+			const uint8_t *p = t;
+			cr_assert_eq(ns_ptail_get_delta(&p, t + cut, n, 0, out), NS_ECORRUPT);
+			cr_assert_eq(p, t);
+			free(t);
+		}
+	}
+	/* malformed single varints: over 5 bytes, over 32 bits, not minimal */
+	static const struct { uint8_t b[8]; size_t n; int ok; } cases[] = {
+	    {{0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, 6, 0},
+	    {{0xff, 0xff, 0xff, 0xff, 0x10}, 5, 0},
+	    {{0xff, 0xff, 0xff, 0xff, 0x0f}, 5, 1},
+	    {{0x80, 0x00}, 2, 0},
+	    {{0xff, 0x80, 0x00}, 3, 0},
+	    {{0x80, 0x80, 0x80, 0x80, 0x00}, 5, 0},
+	    {{0x81, 0x01, 0, 0, 0, 0, 0, 0}, 8, 1},
+	    {{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80}, 8, 0},
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+		uint8_t *e = exact_copy(cases[c].b, cases[c].n);
+		const uint8_t *p = e;
+		uint32_t v = 0;
+		int want = cases[c].ok ? NS_OK : NS_ECORRUPT;
+		cr_assert_eq(ns_ptail_get_delta(&p, e + cases[c].n, 1, 0, out), want,
+		             "case %zu", c);
+		p = e;
+		cr_assert_eq(ns_varint_get32(&p, e + cases[c].n, &v), want, "case %zu", c);
+		free(e);
+	}
+}
+
+/* Patched delta blocks, every packed width and exception shape, on every
+** kernel: the same sums as the scalar kernel and as the plain reference;
+** every truncation refused. */
+Test(codec, pfor_delta_every_kernel_every_width)
+{
+	rng_state = 0x5eed;
+	uint8_t buf[NS_PFOR_BOUND];
+	uint32_t in[NS_BLOCK], out[NS_BLOCK], sc[NS_BLOCK];
+	for (unsigned w = 0; w <= 32; w++) {
+		for (int shape = 0; shape < 4; shape++) {
+			fill_width(in, w);
+			if (shape == 1) /* a few outliers: 1-byte high parts */
+				for (int j = 0; j < 6; j++) in[rnd() % NS_BLOCK] |= UINT32_C(1) << (w + 3 > 31 ? 31 : w + 3);
+			if (shape == 2) /* big outliers: multi-byte high parts */
+				for (int j = 0; j < 9; j++) in[rnd() % NS_BLOCK] = (uint32_t)rnd() | 1u << 31;
+			if (shape == 3) /* most values exceptions, first and last too */
+				for (int j = 0; j < NS_BLOCK; j++)
+					if (j % 3 == 0 || j == NS_BLOCK - 1) in[j] += UINT32_C(1) << 20;
+			size_t len = ns_pfor_pack128(in, buf);
+			uint8_t *e = exact_copy(buf, len);
+			uint32_t base = (uint32_t)rnd();
+			const uint8_t *p = e;
+			cr_assert(use_kernel("scalar"));
+			cr_assert_eq(ns_pfor_unpack128_delta(&p, e + len, base, sc), NS_OK);
+			uint32_t s = base;
+			for (int i = 0; i < NS_BLOCK; i++) cr_assert_eq(sc[i], s += in[i]);
+			for (size_t k = 0; k < N_KERNELS; k++) {
+				if (!use_kernel(kernels[k])) continue;
+				p = e;
+				cr_assert_eq(ns_pfor_unpack128_delta(&p, e + len, base, out), NS_OK);
+				cr_assert_eq(p, e + len);
+				cr_assert_arr_eq(out, sc, sizeof sc, "%s: w %u shape %d",
+				                 kernels[k], w, shape);
+				for (size_t cut = 0; cut < len; cut += 1 + cut / 16) {
+					uint8_t *t = exact_copy(e, cut);
+					p = t;
+					cr_assert_eq(ns_pfor_unpack128_delta(&p, t + cut, base, out),
+					             NS_ECORRUPT, "%s: w %u cut %zu", kernels[k], w, cut);
+					cr_assert_eq(p, t);
+					free(t);
+				}
+			}
 			free(e);
 		}
 	}
