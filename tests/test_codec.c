@@ -976,7 +976,7 @@ Test(codec, ptail_every_kernel_every_width_every_length)
 
 /* Varint tails of 1..3 values (the short lists' doc gaps): each varint is
 ** decoded without a loop; every byte length, and every malformation. */
-Test(codec, ptail_varint_tails)
+static void varint_tails_on_kernel(const char *kern)
 {
 	rng_state = 0xbeef;
 	uint8_t buf[32];
@@ -994,16 +994,25 @@ Test(codec, ptail_varint_tails)
 			uint8_t *e = exact_copy(buf, have);
 			const uint8_t *p = e;
 			uint32_t base = (uint32_t)rnd();
-			cr_assert_eq(ns_ptail_get_delta(&p, e + have, n, base, out), NS_OK);
+			cr_assert_eq(ns_ptail_get_delta(&p, e + have, n, base, out), NS_OK,
+			             "%s", kern);
 			cr_assert_eq(p, e + len);
 			uint32_t s = base;
-			for (size_t i = 0; i < n; i++) cr_assert_eq(out[i], s += in[i]);
+			for (size_t i = 0; i < n; i++)
+				cr_assert_eq(out[i], s += in[i], "%s: value %zu", kern, i);
+			p = e;
+			cr_assert_eq(ns_ptail_get(&p, e + have, n, out), NS_OK);
+			cr_assert_eq(p, e + len);
+			for (size_t i = 0; i < n; i++) cr_assert_eq(out[i], in[i], "%s", kern);
 			free(e);
 		}
 		for (size_t cut = 0; cut < len; cut++) {
 			uint8_t *t = exact_copy(buf, cut);
 			const uint8_t *p = t;
-			cr_assert_eq(ns_ptail_get_delta(&p, t + cut, n, 0, out), NS_ECORRUPT);
+			cr_assert_eq(ns_ptail_get_delta(&p, t + cut, n, 0, out), NS_ECORRUPT,
+			             "%s: cut %zu", kern, cut);
+			cr_assert_eq(p, t);
+			cr_assert_eq(ns_ptail_get(&p, t + cut, n, out), NS_ECORRUPT);
 			cr_assert_eq(p, t);
 			free(t);
 		}
@@ -1025,11 +1034,29 @@ Test(codec, ptail_varint_tails)
 		uint32_t v = 0;
 		int want = cases[c].ok ? NS_OK : NS_ECORRUPT;
 		cr_assert_eq(ns_ptail_get_delta(&p, e + cases[c].n, 1, 0, out), want,
-		             "case %zu", c);
+		             "%s: case %zu", kern, c);
+		p = e;
+		cr_assert_eq(ns_ptail_get(&p, e + cases[c].n, 1, out), want,
+		             "%s: case %zu", kern, c);
+		/* the bad varint second, after a good one */
+		uint8_t two[16] = {0x05};
+		memcpy(two + 1, cases[c].b, cases[c].n);
+		uint8_t *e2 = exact_copy(two, cases[c].n + 1);
+		p = e2;
+		cr_assert_eq(ns_ptail_get_delta(&p, e2 + cases[c].n + 1, 2, 0, out), want,
+		             "%s: case %zu second", kern, c);
+		free(e2);
 		p = e;
 		cr_assert_eq(ns_varint_get32(&p, e + cases[c].n, &v), want, "case %zu", c);
 		free(e);
 	}
+}
+
+Test(codec, ptail_varint_tails)
+{
+	for (size_t k = 0; k < N_KERNELS; k++)
+		if (use_kernel(kernels[k])) varint_tails_on_kernel(kernels[k]);
+	ns_codec_set_impl(NULL);
 }
 
 /* Patched delta blocks, every packed width and exception shape, on every
