@@ -86,9 +86,11 @@
 ** (at most 7) bytes read exactly once; the AVX-512 kernel (F, BW, VL,
 ** VBMI) does 16 values a step for widths up to 25 with a masked byte
 ** load (masked-off bytes are not read and cannot fault), vpermb, vpsrlvd
-** and a masked store, fused with the prefix sum.  Varint tails decode each
-** varint from one word without a loop on its length.  Patched delta
-** blocks with exceptions are unpacked, patched and then summed in place
+** and a masked store, fused with the prefix sum.  (Varint tails keep the
+** byte loop: a loop-free decoder from one word, and an AVX-512 one with a
+** masked load, ran more instructions and measured no faster; on bp128's
+** tails of 1-2 byte varints the loop-free one was 1.3x slower.)  Patched
+** delta blocks with exceptions are unpacked, patched and then summed in place
 ** by the kernel's 128-value prefix sum (no early stop and no checks: the
 ** caller does not want them there).  A fused variant that spread the
 ** exceptions into registers with vpexpandd before the sum measured slower
@@ -197,36 +199,6 @@ int ns_varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
 	return varint_read(p, end, NS_VARINT_MAX, v);
 }
 
-/* A varint32 at q with avail > 0 bytes readable, without a loop: the
-** (up to) 8 bytes are read at once, exactly those before end.  Same
-** checks as varint_read(.., NS_VARINT32_MAX, ..) plus the range. */
-static NS_AI uint64_t load_le_upto8(const uint8_t *q, size_t len);
-static NS_AI int varint32_word(const uint8_t **p, size_t avail, uint32_t *v)
-{
-	const uint8_t *q = *p;
-	size_t a = avail < 8 ? avail : 8;
-	uint64_t x = a == 8 ? ns_get_le64(q) : load_le_upto8(q, a);
-	/* final bytes among the first min(a, 5) */
-	uint64_t stop = ~x & UINT64_C(0x8080808080);
-	if (a < 8) stop &= (UINT64_C(1) << (8 * a)) - 1;
-	if (NS_UNLIKELY(!stop)) return NS_ECORRUPT; /* truncated, or > 5 bytes */
-#if defined(__GNUC__)
-	unsigned len = (unsigned)__builtin_ctzll(stop) / 8 + 1;
-#else
-	unsigned len = 1;
-	while (!(stop & 0x80)) stop >>= 8, len++;
-#endif
-	unsigned last = (unsigned)(x >> (8 * (len - 1))) & 0xff;
-	/* not minimal, or a 5th byte holding more than bits 28..31 */
-	if (NS_UNLIKELY((len > 1 && last == 0) || (len == 5 && last > 0x0f)))
-		return NS_ECORRUPT;
-	uint64_t k = x & ((UINT64_C(1) << (8 * len)) - 1); /* len <= 5 */
-	*v = (uint32_t)((k & 0x7f) | (k >> 1 & 0x3f80) | (k >> 2 & 0x1fc000) |
-	                (k >> 3 & 0xfe00000) | (k >> 4 & 0xf0000000));
-	*p = q + len;
-	return NS_OK;
-}
-
 static NS_AI int varint_get32(const uint8_t **p, const uint8_t *end,
                               uint32_t *v)
 {
@@ -236,8 +208,13 @@ static NS_AI int varint_get32(const uint8_t **p, const uint8_t *end,
 		*p = q + 1;
 		return NS_OK;
 	}
-	if (NS_UNLIKELY(q >= end)) return NS_ECORRUPT;
-	return varint32_word(p, (size_t)(end - q), v);
+	uint64_t r;
+	const uint8_t *t = q;
+	NS_TRY(varint_read(&t, end, NS_VARINT32_MAX, &r));
+	if (NS_UNLIKELY(r > UINT32_MAX)) return NS_ECORRUPT;
+	*v = (uint32_t)r;
+	*p = t;
+	return NS_OK;
 }
 
 int ns_varint_get32(const uint8_t **p, const uint8_t *end, uint32_t *v)
@@ -1055,26 +1032,17 @@ int ns_vtail_get(const uint8_t **p, const uint8_t *end, size_t n,
 	return NS_OK;
 }
 
-/* Varint tail and prefix sum; every varint is decoded without a branch on
-** its length (a short list's doc gaps are mostly 2-3 bytes each). */
-static NS_AI int vtail_get_delta(const uint8_t **p, const uint8_t *end,
-                                 size_t n, uint32_t base, uint32_t *out)
+int ns_vtail_get_delta(const uint8_t **p, const uint8_t *end, size_t n,
+                       uint32_t base, uint32_t *out)
 {
 	const uint8_t *q = *p;
 	uint32_t acc = base, g;
 	for (size_t i = 0; i < n; i++) {
-		if (NS_UNLIKELY(q >= end)) return NS_ECORRUPT;
-		NS_TRY(varint32_word(&q, (size_t)(end - q), &g));
+		NS_TRY(varint_get32(&q, end, &g));
 		out[i] = acc += g;
 	}
 	*p = q;
 	return NS_OK;
-}
-
-int ns_vtail_get_delta(const uint8_t **p, const uint8_t *end, size_t n,
-                       uint32_t base, uint32_t *out)
-{
-	return vtail_get_delta(p, end, n, base, out);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1320,7 +1288,7 @@ int ns_ptail_get(const uint8_t **p, const uint8_t *end, size_t n, uint32_t *out)
 int ns_ptail_get_delta(const uint8_t **p, const uint8_t *end, size_t n,
                        uint32_t base, uint32_t *out)
 {
-	if (n <= NS_PTAIL_VARINT) return vtail_get_delta(p, end, n, base, out);
+	if (n <= NS_PTAIL_VARINT) return ns_vtail_get_delta(p, end, n, base, out);
 	const uint8_t *q = *p;
 	unsigned w;
 	size_t bytes;
