@@ -203,7 +203,7 @@ int main(int argc, char **argv)
 	static const double means[] = {2, 8, 32, 128, 1024, 16384};
 	static const unsigned widths[] = {1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32};
 	static const unsigned quick_widths[] = {4, 8, 12};
-	static const char *const kernels[] = {"scalar", "sse2", "avx2"};
+	static const char *const kernels[] = {"scalar", "sse2", "avx2", "avx512"};
 	size_t n_means = sizeof means / sizeof means[0];
 	size_t n_widths = quick ? 3 : sizeof widths / sizeof widths[0];
 	const unsigned *wl = quick ? quick_widths : widths;
@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 		else make_width(&d, wl[s - n_means]);
 		ns_codec_set_impl("scalar");
 		d.enc_len = encode_all(&d, d.enc);
-		for (int k = 0; k < 3; k++) {
+		for (int k = 0; k < (int)(sizeof kernels / sizeof *kernels); k++) {
 			if (ns_codec_set_impl(kernels[k]) != NS_OK) continue;
 			size_t len = encode_all(&d, scratch);
 			if (len != d.enc_len || memcmp(scratch, d.enc, len) != 0) {

@@ -20,7 +20,7 @@
 #include "common.h"
 #include "fuzz.h"
 
-static const char *const kernels[] = {"scalar", "sse2", "avx2"};
+static const char *const kernels[] = {"scalar", "sse2", "avx2", "avx512"};
 
 typedef struct dec {
 	int rc;
