@@ -185,15 +185,11 @@ static int load_tfs(ns_pcur *c)
 	                          : ns_ptail_get(&p, c->end, c->n, c->tfs);
 	if (rc) return fail(c);
 	uint32_t *tfs = c->tfs; /* (not c->tfs: it could alias c->n) */
-	uint32_t j = 0, n = c->n;
-#if defined(__SSE2__) /* gcc -O2 does not vectorise this loop */
-	const __m128i one = _mm_set1_epi32(1);
-	for (; j + 4 <= n; j += 4) {
-		__m128i *q = (__m128i *)(tfs + j);
-		_mm_storeu_si128(q, _mm_add_epi32(_mm_loadu_si128(q), one));
+	if (c->n == NS_BLOCK) {
+		for (uint32_t j = 0; j < NS_BLOCK; j++) tfs[j]++;
+	} else {
+		for (uint32_t j = 0, n = c->n; j < n; j++) tfs[j]++;
 	}
-#endif
-	for (; j < n; j++) tfs[j]++;
 	c->tf_ready = 1;
 	return NS_OK;
 }
