@@ -921,7 +921,7 @@ static int walk_dir(walker *w, int nofollow)
 	ns_buf names, ents;
 	struct dirent *de;
 	DIR *d;
-	int fd, rc = NS_OK;
+	int fd, rc = NS_OK, lost = 0;
 	size_t i, n;
 	dent *v;
 
@@ -935,8 +935,7 @@ static int walk_dir(walker *w, int nofollow)
 			warn(w, path, "directory vanished, skipped");
 		} else {
 			warn(w, path, "cannot open directory: %s", strerror(e));
-			if (nofollow && w->on_dir_unreadable &&
-			    w->on_dir_unreadable(w->ctx, path) < 0)
+			if (w->on_dir_unreadable && w->on_dir_unreadable(w->ctx, path) < 0)
 				return NS_EINVAL;
 		}
 		return nofollow ? NS_OK : NS_EIO; /* only the root fails the walk */
@@ -955,9 +954,7 @@ static int walk_dir(walker *w, int nofollow)
 		if (!de) {
 			if (errno) {
 				warn(w, path, "cannot read directory: %s", strerror(errno));
-				if (w->on_dir_unreadable &&
-				    w->on_dir_unreadable(w->ctx, path) < 0)
-					rc = NS_EINVAL;
+				lost = 1; /* told to the caller after what was listed */
 			}
 			break;
 		}
@@ -988,6 +985,9 @@ static int walk_dir(walker *w, int nofollow)
 		if (kind_of(v[i].name) == K_JSONL || kind_of(v[i].name) == K_JSONL_GZ)
 			w->collection = 1;
 	for (i = 0; i < n && rc == NS_OK; i++) rc = walk_entry(w, &v[i]);
+	if (lost && rc == NS_OK && w->on_dir_unreadable && /* path may have moved */
+	    w->on_dir_unreadable(w->ctx, (const char *)w->path.p) < 0)
+		rc = NS_EINVAL;
 	if (w->beside)
 		warn(w, (const char *)w->path.p, "%llu file%s beside the JSON Lines collection skipped "
 		     "(only .jsonl and .jsonl.gz files are read there)",

@@ -90,10 +90,11 @@ typedef struct ns_walk_options {
 	ns_progress_fn on_progress; /* may be NULL */
 	void *ctx;                  /* passed to the callbacks */
 	ns_file_fn on_file;         /* may be NULL: every file is read */
-	/* may be NULL: called with the path of a directory below the root that
-	** exists but cannot be opened or read in full (after the warning), so
-	** that a caller keeps what it knew about the files under it; its
-	** return matters only if negative (stop: NS_EINVAL) */
+	/* may be NULL: called with the path of a directory (the root included)
+	** that exists but cannot be opened, or read in full (then after the
+	** entries that were listed are walked), after the warning, so that a
+	** caller keeps what it knew about the files under it; its return
+	** matters only if negative (stop: NS_EINVAL) */
 	int (*on_dir_unreadable)(void *ctx, const char *path);
 } ns_walk_options;
 

@@ -266,8 +266,9 @@ static int track_path(ns_writer *w, char *path)
 static int track_file(ns_writer *w, const char *ext, char **path)
 {
 	*path = ns_seg_path(w->dir, w->seg_no, ext);
-	char *p = *path;
-	return track_path(w, p);
+	int rc = track_path(w, *path);
+	if (rc) *path = NULL; /* track_path freed it */
+	return rc;
 }
 
 /* Whether file `name` of the index directory belongs to generation m:
@@ -1396,7 +1397,7 @@ typedef struct sink {
 	ns_fout *f; /* the file, or NULL: fp */
 	FILE *fp;
 	uint64_t off; /* bytes written through this sink */
-	int err;      /* fp: a write failed */
+	int err;      /* fp: the errno of a failed write, else 0 */
 } sink;
 
 static void sink_write(sink *s, const void *p, size_t n)
@@ -1404,7 +1405,7 @@ static void sink_write(sink *s, const void *p, size_t n)
 	if (s->f)
 		ns_fout_write(s->f, p, n);
 	else if (!s->err && fwrite(p, 1, n, s->fp) != n)
-		s->err = 1;
+		s->err = errno ? errno : EIO;
 	s->off += n;
 }
 
@@ -1618,9 +1619,12 @@ static int merge_range(mrange *m)
 	e.parts = ns_calloc(w->n_runs + 1, sizeof *e.parts);
 	int rc = e.parts ? NS_OK : NS_ENOMEM;
 	for (uint32_t k = m->from; k < m->to && !rc; k++) {
-		if (k % 1024 == 0 && __atomic_load_n(m->failed, __ATOMIC_RELAXED)) {
-			rc = NS_ECANCELED_MERGE;
-			break;
+		if (k % 1024 == 0) {
+			if (m->sp.err || m->sq.err) break; /* reported below */
+			if (__atomic_load_n(m->failed, __ATOMIC_RELAXED)) {
+				rc = NS_ECANCELED_MERGE;
+				break;
+			}
 		}
 		uint32_t tid = m->order[k];
 		gterm *g = &w->t[tid];
@@ -1816,12 +1820,15 @@ static int write_terms(ns_writer *w)
 		if ((rc = track_file(w, "post.tmp", &tp)) ||
 		    (rc = track_file(w, "pos.tmp", &tq)))
 			goto out;
-		m2.sp.fp = fopen(tp, "wb");
-		m2.sq.fp = fopen(tq, "wb");
-		if (!m2.sp.fp || !m2.sq.fp) {
+		const char *bad = NULL;
+		int e = 0;
+		if (!(m2.sp.fp = fopen(tp, "wb")))
+			bad = tp, e = errno;
+		else if (!(m2.sq.fp = fopen(tq, "wb")))
+			bad = tq, e = errno;
+		if (bad) {
 			rc = NS_EIO;
-			set_err(w, rc, ns_fmt("cannot create '%s': %s", m2.sp.fp ? tq : tp,
-			                      strerror(errno)));
+			set_err(w, rc, ns_fmt("cannot create '%s': %s", bad, strerror(e)));
 			goto out;
 		}
 		threaded = pthread_create(&tid, NULL, merge_main, &m2) == 0;
@@ -1837,6 +1844,9 @@ static int write_terms(ns_writer *w)
 	/* the half that failed first has the error (the other one stopped) */
 	rc = m1.rc && m1.rc != NS_ECANCELED_MERGE ? m1.rc : m2.rc ? m2.rc : m1.rc;
 	uint32_t big = m1.rc == NS_ELIMIT ? m1.big : m2.big;
+	if (rc == NS_EIO && (m2.sp.err || m2.sq.err))
+		set_err(w, rc, ns_fmt("cannot write '%s': %s", m2.sp.err ? tp : tq,
+		                      strerror(m2.sp.err ? m2.sp.err : m2.sq.err)));
 	if (rc == NS_ELIMIT)
 		set_err(w, rc, ns_fmt("posting list of '%.*s' too large",
 		                      (int)w->terms.ents[big].key_len,
@@ -1852,11 +1862,20 @@ static int write_terms(ns_writer *w)
 		}
 	if (split < n_terms) {
 		/* append the second half's bytes, then its dictionary entries */
-		if (fflush(m2.sp.fp) != 0 || fflush(m2.sq.fp) != 0 ||
-		    copy_spool(&fp, tp, m2.sp.off) || copy_spool(&fq, tq, m2.sq.off)) {
+		const char *bad = NULL, *what = "write";
+		int e = 0;
+		if (fflush(m2.sp.fp) != 0)
+			bad = tp, e = errno;
+		else if (fflush(m2.sq.fp) != 0)
+			bad = tq, e = errno;
+		else if (what = "read back", copy_spool(&fp, tp, m2.sp.off))
+			bad = tp, e = errno;
+		else if (copy_spool(&fq, tq, m2.sq.off))
+			bad = tq, e = errno;
+		if (bad) {
 			rc = NS_EIO;
-			set_err(w, rc, ns_fmt("cannot read back '%s': %s", tp,
-			                      strerror(errno)));
+			set_err(w, rc, ns_fmt("cannot %s '%s': %s", what, bad,
+			                      strerror(e ? e : EIO)));
 			goto out;
 		}
 		for (uint32_t k = split; k < n_terms && !rc; k++)
